@@ -1,0 +1,1 @@
+"""The deterministic fusion engine: protocol messages in, cart events out."""

@@ -1,0 +1,1 @@
+"""The store's digital twin: shoppers, shelves and cameras that emit PROTOCOL messages."""

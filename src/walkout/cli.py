@@ -5,10 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from walkout.storefile import check_store_file
+from walkout.domain.truth import Receipts, Truth
+from walkout.plot import PlotError, plot_floor, plot_weight
+from walkout.recording import RunFileError, find_recording, read_json, read_people
+from walkout.scoring import Score, score
+from walkout.sim.timeline import PersonTrack
+from walkout.storefile import StoreFileError, check_store_file, load_store
 
 app = typer.Typer(
     help="walkout: a cashier-less store platform: digital twin, fusion engine and tools.",
@@ -18,6 +25,8 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Work with store files.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+plot_app = typer.Typer(help="Draw pictures of a run to PNG.", no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,6 +49,108 @@ def store_check(
             err_console.print(f"{file}: {p.render()}", highlight=False, soft_wrap=True)
         raise fail(f"{len(problems)} problem(s) in {file}")
     console.print(f"{file}: ok")
+
+
+def print_score(result: Score, limit: int = 20) -> None:
+    """A table of the scores and the sessions whose receipt is wrong."""
+    table = Table(title="receipt score (PROTOCOL section 5)", show_header=False)
+    s = result.summary()
+    table.add_row("sessions", str(s["sessions"]))
+    table.add_row("exact receipts", f"{s['exact']} ({result.exact_rate:.2%})")
+    table.add_row("TP / FP / FN", f"{s['tp']} / {s['fp']} / {s['fn']}")
+    table.add_row("precision", f"{result.precision:.4f}")
+    table.add_row("recall", f"{result.recall:.4f}")
+    table.add_row("F1", f"{result.f1:.4f}")
+    console.print(table)
+    for err in result.errors[:limit]:
+        missing = ", ".join(f"{n}×{sku}" for sku, n in err.missing.items()) or "-"
+        extra = ", ".join(f"{n}×{sku}" for sku, n in err.extra.items()) or "-"
+        note = "" if err.has_receipt else " (no receipt)"
+        console.print(f"  wrong {err.token}{note}: missing {missing}; extra {extra}",
+                      highlight=False)  # fmt: skip
+    if len(result.errors) > limit:
+        console.print(f"  … and {len(result.errors) - limit} more wrong sessions")
+
+
+@app.command("score")
+def score_cmd(
+    truth: Annotated[Path, typer.Option(help="truth.json written by the simulator.")],
+    receipts: Annotated[Path, typer.Option(help="receipts.json written by the engine.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the score as JSON.")] = False,
+) -> None:
+    """Score receipts against the truth: F1, exact receipts, and every wrong session."""
+    try:
+        result = score(read_json(truth, Truth), read_json(receipts, Receipts))
+    except RunFileError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        doc = {
+            **result.summary(),
+            "wrong": [
+                {"token": e.token, "missing": e.missing, "extra": e.extra,
+                 "has_receipt": e.has_receipt}
+                for e in result.errors
+            ],
+        }  # fmt: skip
+        typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_score(result)
+
+
+RunDir = Annotated[Path, typer.Option("--run", help="A run directory written by simulate.")]
+
+
+@plot_app.command("weight")
+def plot_weight_cmd(
+    run: RunDir,
+    plate: Annotated[str, typer.Option(help="The plate id to draw.")],
+    out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("weight.png"),
+    t0: Annotated[float | None, typer.Option(help="Start time (default: 5 s before "
+                                             "the plate's first true event).")] = None,
+    t1: Annotated[float | None, typer.Option(help="End time (default: 10 s after it).")] = None,
+) -> None:  # fmt: skip
+    """Draw a plate's weight trace with the true events marked."""
+    try:
+        recording = find_recording(run)
+        plot_weight(recording, read_json(run / "truth.json", Truth), plate, out, t0, t1)
+    except (FileNotFoundError, RunFileError, PlotError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"wrote {out}")
+
+
+@plot_app.command("floor")
+def plot_floor_cmd(
+    run: Annotated[Path | None, typer.Option("--run", help="A run directory (for people).")]
+    = None,
+    store: Annotated[Path | None, typer.Option(help="A store file (default: the run's).")]
+    = None,
+    at: Annotated[float | None, typer.Option(help="Time to show people at (default: "
+                                             "the busiest moment of the run).")] = None,
+    out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("floor.png"),
+) -> None:  # fmt: skip
+    """Draw the floor plan with fixtures, cameras and the people at a moment."""
+    if store is None and run is None:
+        raise fail("give --store or --run")
+    try:
+        the_store = load_store(store if store is not None else run / "store.json")  # type: ignore[operator]
+        people = read_people(run / "people.npz") if run is not None else None
+    except (StoreFileError, FileNotFoundError, OSError) as exc:
+        raise fail(str(exc)) from None
+    if people and at is None:
+        at = busiest_moment(people)
+    plot_floor(the_store, out, people, at)
+    console.print(f"wrote {out}")
+
+
+def busiest_moment(people: list[PersonTrack]) -> float:
+    """The time at which most people are in the store (the earliest such time)."""
+    edges = sorted([(p.t_enter, 1) for p in people] + [(p.t_exit, -1) for p in people])
+    best_t, best_n, n = edges[0][0], 0, 0
+    for t, d in edges:
+        n += d
+        if n > best_n:
+            best_t, best_n = t, n
+    return best_t
 
 
 def main() -> None:

@@ -1,0 +1,97 @@
+"""Cart events: the one vocabulary the engine speaks to the rest of walkout.
+
+The engine emits these; replay writes them as evidence, the service turns them into live carts,
+receipts and payments, and the web apps show them. Each event has a stable ``id`` (unique within
+a stream, deterministic for a given input) so that consumers can apply it exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from walkout.domain.truth import Receipt
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    t: float
+    visit: str
+
+
+class Candidate(BaseModel):
+    """One hypothesis for what a shelf change was: ``qty`` units of ``sku`` (signed: < 0 taken)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: str
+    qty: int
+    p: Probability
+
+
+class Evidence(BaseModel):
+    """Why the engine believes a cart change: the shelf event and who was reaching."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plate: str
+    t_start: float
+    t_end: float
+    delta_g: float
+    person: str | None = Field(description="The engine's id for the person it attributed to.")
+    person_p: Probability = Field(description="Confidence that this person made the change.")
+    candidates: list[Candidate]
+    confidence: Probability = Field(description="Confidence in the whole line (product × person).")
+
+
+class VisitOpened(_Event):
+    type: Literal["visit_opened"] = "visit_opened"
+    token: str
+    gate: str
+
+
+class PersonJoined(_Event):
+    """Another person entered on the same token (a group member on the same bill)."""
+
+    type: Literal["person_joined"] = "person_joined"
+    token: str
+    person: str
+
+
+class ItemAdded(_Event):
+    type: Literal["item_added"] = "item_added"
+    token: str
+    sku: str
+    qty: Annotated[int, Field(ge=1)]
+    evidence: Evidence
+
+
+class ItemRemoved(_Event):
+    type: Literal["item_removed"] = "item_removed"
+    token: str
+    sku: str
+    qty: Annotated[int, Field(ge=1)]
+    evidence: Evidence
+
+
+class VisitClosed(_Event):
+    type: Literal["visit_closed"] = "visit_closed"
+    token: str
+    gate: str | None
+
+
+class ReceiptIssued(_Event):
+    type: Literal["receipt_issued"] = "receipt_issued"
+    receipt: Receipt
+
+
+CartEvent = Annotated[
+    VisitOpened | PersonJoined | ItemAdded | ItemRemoved | VisitClosed | ReceiptIssued,
+    Field(discriminator="type"),
+]
+CART_EVENT_ADAPTER: TypeAdapter[CartEvent] = TypeAdapter(CartEvent)

@@ -72,6 +72,8 @@ class GateMsg(_Message):
     type: Literal["gate"] = "gate"
     gate: Id
     token: Annotated[str, Field(min_length=1, max_length=4096)]
+    #: Extension: the gate, which checks each token with the store service, says whose it is.
+    role: Literal["shopper", "staff"] | None = None
 
 
 class ProductMsg(_Message):

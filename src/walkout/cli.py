@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from walkout.domain.truth import Receipts, Truth
+from walkout.importers.aifi import AifiFormatError, import_aifi
 from walkout.plot import PlotError, plot_floor, plot_weight
 from walkout.recording import RunFileError, find_recording, read_json, read_people
 from walkout.scoring import Score, score
@@ -25,6 +26,8 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Work with store files.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+import_app = typer.Typer(help="Convert other recordings into walkout runs.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 plot_app = typer.Typer(help="Draw pictures of a run to PNG.", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
 
@@ -140,6 +143,28 @@ def plot_floor_cmd(
         at = busiest_moment(people)
     plot_floor(the_store, out, people, at)
     console.print(f"wrote {out}")
+
+
+@import_app.command("aifi")
+def import_aifi_cmd(
+    case_dir: Annotated[Path, typer.Argument(help="An AutoCheckout (CPS-IoT Week 2020) case.")],
+    out: Annotated[Path, typer.Option(help="The run directory to write.")],
+) -> None:
+    """Convert an AutoCheckout competition case into store.json and recording.jsonl.gz."""
+    try:
+        report = import_aifi(case_dir, out)
+    except AifiFormatError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"wrote {report.store_path} ({report.products} products, {report.plates} plates) and "
+        f"{report.recording_path} ({report.weight_messages} weight, {report.track_messages} "
+        f"track, {report.gate_messages} gate messages; {report.t_end - report.t_start:.1f} s)",
+        highlight=False,
+    )
+    for skipped in report.skipped_products:
+        console.print(f"  skipped product {skipped.sku} ({skipped.name}): {skipped.reason}")
+    for warning in report.warnings:
+        console.print(f"  warning: {warning}", highlight=False)
 
 
 def busiest_moment(people: list[PersonTrack]) -> float:

@@ -1,0 +1,212 @@
+"""Product identification by weight: ranked, normalised hypotheses with honest uncertainty."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from walkout.domain.store import Product, Store
+from walkout.engine.identify import (
+    Candidates,
+    IdentifyParams,
+    ItemCount,
+    StoreIdentifier,
+    identify,
+    identify_candidates,
+)
+
+
+def product(sku: str, weight: float, sd: float | None = None) -> Product:
+    extra = {} if sd is None else {"weight_sd_g": sd}
+    return Product.model_validate(
+        {"sku": sku, "name": sku, "price": 100, "weight_g": weight, **extra}
+    )
+
+
+COLA = product("cola", 368.0, 2.5)
+CHIPS = product("chips", 120.0, 1.5)
+GUM = product("gum", 5.0, 0.2)
+YOG_A = product("yog-straw", 150.0, 1.5)
+YOG_B = product("yog-peach", 150.6, 1.5)
+ALL = [COLA, CHIPS, GUM, YOG_A, YOG_B, product("wine", 1250.0, 8.0), product("bar", 52.0, 0.8)]
+EVERYTHING = IdentifyParams(min_probability=0.0, max_hypotheses=10**6)
+
+
+@pytest.mark.parametrize("qty", [-5, -3, -2, -1, 1, 2, 4])
+@pytest.mark.parametrize("p", [COLA, CHIPS, GUM])
+def test_counts_of_one_product(p: Product, qty: int) -> None:
+    result = identify(qty * p.weight_g + 0.3, 0.4, [p], ALL)
+    best = result.best
+    assert best is not None
+    assert (best.sku, best.qty, best.also) == (p.sku, qty, ())
+    assert best.probability > 0.9
+    assert best.on_plate
+    assert abs(best.z) < 1.0
+
+
+def test_look_alike_weights_split_the_probability() -> None:
+    result = identify(-150.3, 0.4, [YOG_A, YOG_B])
+    top = result.hypotheses[:2]
+    assert {h.sku for h in top} == {"yog-straw", "yog-peach"}
+    assert all(h.qty == -1 for h in top)
+    assert all(0.35 < h.probability < 0.65 for h in top)
+
+
+def test_camera_evidence_breaks_the_tie() -> None:
+    result = identify(-150.3, 0.4, [YOG_A, YOG_B], evidence={"yog-peach": 0.9, "yog-straw": 0.05})
+    best = result.best
+    assert best is not None
+    assert best.sku == "yog-peach"
+    assert best.probability > 0.8
+    # Evidence says which product, never whether the change is explained at all.
+    plain = identify(-150.3, 0.4, [YOG_A, YOG_B])
+    assert result.unexplained == pytest.approx(plain.unexplained)
+
+
+def test_mixed_plate_one_of_each() -> None:
+    result = identify(-(COLA.weight_g + CHIPS.weight_g), 0.4, [COLA, CHIPS], ALL)
+    best = result.best
+    assert best is not None
+    assert set(best.items) == {ItemCount("cola", -1), ItemCount("chips", -1)}
+    assert best.probability > 0.9
+
+
+def test_mixed_needs_both_products_on_the_plate() -> None:
+    # The same change on a cola-only plate is not "cola + chips from elsewhere".
+    result = identify(-(COLA.weight_g + CHIPS.weight_g), 0.4, [COLA], ALL, params=EVERYTHING)
+    assert all(not h.also for h in result.hypotheses)
+
+
+def test_put_back_on_the_wrong_plate() -> None:
+    result = identify(CHIPS.weight_g - 0.2, 0.4, [COLA], ALL)
+    best = result.best
+    assert best is not None
+    assert (best.sku, best.qty, best.on_plate) == ("chips", 1, False)
+
+
+def test_own_products_are_preferred_over_equal_weights_elsewhere() -> None:
+    twin = product("twin", COLA.weight_g, COLA.weight_sd_g)
+    result = identify(-COLA.weight_g, 0.4, [COLA], [twin])
+    assert [(h.sku, round(h.probability, 2)) for h in result.hypotheses[:2]] == [
+        ("cola", 0.97),
+        ("twin", 0.03),
+    ]
+
+
+def test_small_counts_are_preferred() -> None:
+    # 2 x 150 g and 1 x 300 g fit equally; the single unit wins on the prior.
+    big = product("big", 300.0, 1.5)
+    result = identify(-300.0, 0.4, [YOG_A, big], params=EVERYTHING)
+    probs = {(h.sku, h.qty): h.probability for h in result.hypotheses if not h.also}
+    assert probs[("big", -1)] > 2 * probs[("yog-straw", -2)]
+
+
+@pytest.mark.parametrize("delta", [0.0, -2000.0, 37.0])
+def test_changes_no_product_explains(delta: float) -> None:
+    result = identify(delta, 0.3, [COLA, CHIPS])
+    assert result.unexplained > 0.9
+
+
+def test_no_candidates() -> None:
+    result = identify(-100.0, 1.0, [])
+    assert result.hypotheses == ()
+    assert result.unexplained == 1.0
+    assert result.best is None
+
+
+def test_non_finite_input_is_refused() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        identify(math.nan, 1.0, [COLA])
+
+
+def test_measurement_uncertainty_widens_the_likelihood() -> None:
+    # 20 g off: impossible with a 0.3 g measurement, plausible with a 12 g one.
+    tight = identify(-(COLA.weight_g + 20.0), 0.3, [COLA])
+    loose = identify(-(COLA.weight_g + 20.0), 12.0, [COLA])
+    assert tight.unexplained > 0.9
+    assert loose.best is not None
+    assert loose.best.sku == "cola"
+    assert loose.best.probability > 0.9
+
+
+def test_store_identifier_matches_identify() -> None:
+    store = Store.model_validate(
+        {
+            "version": 1,
+            "id": "s",
+            "name": "S",
+            "currency": "USD",
+            "floor": [[0, 0], [10, 0], [10, 10], [0, 10]],
+            "gates": [{"id": "g", "kind": "both", "area": [[0, 0], [1, 0], [1, 1]]}],
+            "products": [p.model_dump() for p in ALL],
+            "plates": [{"id": f"P{i}", "box": [[0, 0, 0], [1, 1, 1]]} for i in range(2)],
+            "facings": [
+                {"sku": "cola", "plates": ["P0"]},
+                {"sku": "chips", "plates": ["P0", "P1"]},
+            ],
+        }
+    )
+    ident = StoreIdentifier(store)
+    got = ident.identify("P0", -488.2, 0.5)
+    want = identify(-488.2, 0.5, [COLA, CHIPS], ALL)
+    assert got == want
+    assert ident.candidates("P0") is ident.candidates("P0")
+    only_plate = StoreIdentifier(store, include_store=False).identify("P1", 400.0, 0.5)
+    assert only_plate.unexplained > 0.9
+
+
+# Properties -------------------------------------------------------------------------------
+
+weights = st.floats(3.0, 2000.0)
+products = st.lists(
+    st.builds(lambda w, f: (w, max(0.5, f * w)), weights, st.floats(0.0, 0.03)),
+    min_size=0,
+    max_size=8,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(products, st.integers(0, 3), st.floats(-5000.0, 5000.0), st.floats(0.0, 20.0))
+def test_property_probabilities_are_normalised_and_ranked(
+    specs: list[tuple[float, float]], n_own: int, delta: float, sd: float
+) -> None:
+    ps = [product(f"s{i}", w, sd_) for i, (w, sd_) in enumerate(specs)]
+    own, others = ps[:n_own], ps[n_own:]
+    result = identify(delta, sd, own, others, params=EVERYTHING)
+    probs = [h.probability for h in result.hypotheses]
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert probs == sorted(probs, reverse=True)
+    assert math.fsum(probs) + result.unexplained == pytest.approx(1.0, abs=1e-9)
+    by_sku = {p.sku: p for p in ps}
+    for h in result.hypotheses:
+        mean = sum(it.qty * by_sku[it.sku].weight_g for it in h.items)
+        var = sum(abs(it.qty) * by_sku[it.sku].weight_sd_g ** 2 for it in h.items)
+        assert h.z == pytest.approx((delta - mean) / math.sqrt(var + sd * sd + 1e-6), rel=1e-6)
+        assert h.on_plate == all(it.sku in {p.sku for p in own} for it in h.items)
+        assert all(it.qty != 0 for it in h.items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights, st.integers(1, 4), st.sampled_from([-1, 1]), st.floats(-0.5, 0.5))
+def test_property_a_lone_product_is_recognised(
+    weight: float, units: int, sign: int, noise: float
+) -> None:
+    p = product("x", weight, max(0.5, 0.01 * weight))
+    result = identify(sign * units * weight + noise, 0.5, [p])
+    best = result.best
+    assert best is not None
+    assert (best.sku, best.qty) == ("x", sign * units)
+
+
+def test_candidates_deduplicate_and_keep_own_first() -> None:
+    c = Candidates.build([CHIPS, COLA, CHIPS], [COLA, GUM, GUM])
+    assert c.skus == ("chips", "cola", "gum")
+    assert c.n_own == 2
+    result = identify_candidates(-5.0, 0.1, c, params=replace(EVERYTHING, other_prior=0.5))
+    best = result.best
+    assert best is not None
+    assert (best.sku, best.on_plate) == ("gum", False)

@@ -8,15 +8,20 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from walkout.domain.truth import Receipts, Truth
 from walkout.importers.aifi import AifiFormatError, import_aifi
 from walkout.plot import PlotError, plot_floor, plot_weight
 from walkout.recording import RunFileError, find_recording, read_json, read_people
 from walkout.scoring import Score, score
+from walkout.sim.run import VisionMode, simulate
+from walkout.sim.scenarios import SCENARIOS, get_scenario
+from walkout.sim.storegen import Template, generate_store
 from walkout.sim.timeline import PersonTrack
-from walkout.storefile import StoreFileError, check_store_file, load_store
+from walkout.storefile import StoreFileError, check_store_file, load_store, store_json
 
 app = typer.Typer(
     help="walkout: a cashier-less store platform: digital twin, fusion engine and tools.",
@@ -37,7 +42,9 @@ err_console = Console(stderr=True)
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line error to stderr and return the exit to raise (code 1)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
     return typer.Exit(1)
 
 
@@ -49,9 +56,11 @@ def store_check(
     problems = check_store_file(file)
     if problems:
         for p in problems:
-            err_console.print(f"{file}: {p.render()}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"{file}: {p.render()}", markup=False, highlight=False, soft_wrap=True
+            )
         raise fail(f"{len(problems)} problem(s) in {file}")
-    console.print(f"{file}: ok")
+    console.print(f"{file}: ok", markup=False, highlight=False, soft_wrap=True)
 
 
 def print_score(result: Score, limit: int = 20) -> None:
@@ -176,6 +185,68 @@ def busiest_moment(people: list[PersonTrack]) -> float:
         if n > best_n:
             best_t, best_n = t, n
     return best_t
+
+
+@store_app.command("new")
+def store_new(
+    template: Annotated[Template, typer.Option(help="The kind of store to generate.")],
+    out: Annotated[Path, typer.Option(help="The store file to write.")],
+    seed: Annotated[int, typer.Option(help="Seed of the product catalogue and planogram.")] = 0,
+) -> None:
+    """Generate a realistic store file (the examples under examples/stores are these)."""
+    store = generate_store(template, seed)
+    out.write_bytes(store_json(store))
+    console.print(
+        f"wrote {out}: {len(store.products)} products, {len(store.plates)} plates, "
+        f"{len(store.cameras)} cameras, {len(store.fixtures)} fixtures",
+        highlight=False,
+    )
+
+
+@app.command("simulate")
+def simulate_cmd(
+    store: Annotated[Path, typer.Option(help="The store file to simulate.")],
+    out: Annotated[Path, typer.Option(help="The run directory to write.")],
+    scenario: Annotated[str, typer.Option(help=f"Preset: {', '.join(SCENARIOS)}.")] = "busy",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same bytes.")] = 0,
+    minutes: Annotated[
+        float | None, typer.Option(help="Minutes of arrivals (default: the preset's).")
+    ] = None,
+    shoppers: Annotated[
+        int | None, typer.Option(help="Exactly this many shoppers arrive (default: the preset).")
+    ] = None,
+    vision: Annotated[
+        VisionMode, typer.Option(help="pose: per-camera keypoints; track: 3-D people.")
+    ] = "pose",
+) -> None:
+    """Simulate shoppers in a store: writes store.json, recording.jsonl.gz and truth.json."""
+    try:
+        the_store = load_store(store)
+        preset = get_scenario(scenario)
+    except (StoreFileError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if minutes is not None and minutes <= 0:
+        raise fail(f"--minutes must be > 0, got {minutes}")
+    if shoppers is not None and shoppers < 0:
+        raise fail(f"--shoppers must be >= 0, got {shoppers}")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(),
+        TaskProgressColumn(), TimeElapsedColumn(), console=err_console, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("simulating", total=None)
+
+        def on_progress(done: float, total: float) -> None:
+            bar.update(task, description="rendering sensors", completed=done, total=total)
+
+        summary = simulate(the_store, preset, seed, out, minutes=minutes, shoppers=shoppers,
+                           vision=vision, progress=on_progress)  # fmt: skip
+    console.print(
+        f"wrote {out}: {summary.people} people, {summary.sessions} sessions, "
+        f"{summary.events} true events, {summary.lines:,} messages over "
+        f"{(summary.end - summary.start) / 60:.1f} simulated minutes in {summary.seconds:.1f} s "
+        f"({summary.realtime_ratio:.1f}x real time)",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -143,8 +143,8 @@ class Camera(StrictModel):
         if err > 1e-3 or abs(det - 1.0) > 1e-3:
             raise PydanticCustomError(
                 "camera_rotation",
-                "R is not a rotation (|R·Rᵀ − I| = {err:.3g}, det = {det:.3g})",
-                {"err": err, "det": det},
+                "R is not a rotation (|R·Rᵀ − I| = {err}, det = {det})",
+                {"err": f"{err:.3g}", "det": f"{det:.3g}"},
             )
         return r
 

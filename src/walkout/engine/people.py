@@ -1,0 +1,958 @@
+"""Where every shopper is, and where their hands were: the engine's people side.
+
+:class:`PeopleTracker` follows people from either kind of vision message (PROTOCOL section 2):
+
+- ``pose``: anonymous per-camera COCO-17 detections. Frames are gathered into windows of about
+  one frame interval; each detection is matched to a track by how close its keypoint rays pass
+  to the track's predicted skeleton (constant velocity, Hungarian assignment per camera frame),
+  the matched rays are triangulated per keypoint with outlier rejection (rays shifted by the
+  track's motion, so unsynchronised cameras agree), and unmatched detections of different
+  cameras that meet on the floor start tentative tracks. A tentative track is confirmed near
+  an entry gate after a few windows, elsewhere only after being seen for longer (and then it
+  may resume a track that was lost nearby), and dropped if it stops being seen.
+- ``track``: people tracked elsewhere, under external ids.
+
+It keeps ~30 s of head and hand history per person for attribution (:meth:`hands_near`,
+:meth:`position`), binds app tokens scanned at entry gates to the people who walk through
+(:meth:`pop_bindings`, :meth:`token_of`) and reports people leaving through exit gates
+(:meth:`pop_exits`). Time comes only from messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+from walkout.domain.geometry import points_in_polygon
+from walkout.domain.messages import (
+    COCO_KEYPOINTS,
+    LEFT_WRIST,
+    RIGHT_WRIST,
+    GateMsg,
+    PoseMsg,
+    TrackMsg,
+)
+from walkout.domain.store import Gate, Store
+from walkout.engine.triangulate import (
+    CameraBank,
+    FloatArray,
+    IntArray,
+    ray_distances,
+    triangulate,
+)
+
+_N_KP = len(COCO_KEYPOINTS)
+_KP = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
+_HEAD = np.array([_KP[k] for k in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")])
+_TORSO = np.array([_KP[k] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")])
+_WRISTS = np.array([LEFT_WRIST, RIGHT_WRIST])
+#: Typical keypoint heights of an adult (metres) and how much each says about floor position.
+_NOMINAL_Z = np.array(
+    [1.58, 1.61, 1.61, 1.60, 1.60, 1.40, 1.40, 1.08, 1.08, 0.85, 0.85, 0.92, 0.92, 0.49, 0.49,
+     0.07, 0.07]
+)  # fmt: skip
+_FLOOR_WEIGHT = np.array([0.4] * 5 + [0.7, 0.7, 0, 0, 0, 0, 1, 1, 0.3, 0.3, 1, 1], dtype=float)
+#: Prediction coasts at most this long; a keypoint unseen this long is stale.
+_COAST_S, _STALE_S = 0.5, 1.0
+#: Detections are compared keypoint by keypoint only with tracks whose body centre (at about
+#: ``_BODY_Z`` above the floor) is this close to the detection's mean ray.
+_COMPARE_M, _BODY_Z = 1.2, 1.0
+#: Unmatched detections this many match distances from a confirmed track start no new track.
+_NEW_COST = 1.5
+#: Keypoints that stand for a person's floor position when the torso is not seen: all but
+#: the arms.
+_LIMBS = (_KP["left_elbow"], _KP["right_elbow"], LEFT_WRIST, RIGHT_WRIST)
+_BODY = np.array([k for k in range(_N_KP) if k not in _LIMBS])
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tuning of :class:`PeopleTracker` (distances in metres, times in seconds)."""
+
+    #: Pose frames of all cameras within one window are fused as one instant.
+    window_s: float = 0.1
+    #: A detection matches a track if its keypoint rays pass this close to the skeleton.
+    match_m: float = 0.4
+    #: The same for detections judged only by their floor position.
+    match_floor_m: float = 0.7
+    #: A triangulated keypoint's ray that misses the others by more is an outlier.
+    outlier_m: float = 0.15
+    #: Unmatched detections of different cameras this close on the floor are one person.
+    cluster_m: float = 0.5
+    #: New people closer than this to a known track are its duplicates.
+    duplicate_m: float = 0.3
+    #: A detection needs this many keypoints to count.
+    min_keypoints: int = 5
+    #: Windows seen before a new track near an entry gate is confirmed ...
+    confirm_windows: int = 4
+    #: ... and anywhere else.
+    confirm_windows_elsewhere: int = 15
+    #: A new track is "near an entry gate" within this distance of its area.
+    entry_reach_m: float = 1.2
+    #: A tentative track missing for more windows than this is dropped.
+    tentative_misses: int = 2
+    #: A confirmed track unseen this long is lost; in an exit area, it has left.
+    lost_after_s: float = 3.0
+    exit_after_s: float = 1.0
+    #: A track confirmed away from the gates resumes a track lost this recently nearby.
+    resume_s: float = 10.0
+    #: How far a person walks per second, for resuming lost tracks and clamping velocities.
+    max_speed: float = 2.5
+    #: Gate areas are grown by this margin.
+    gate_margin_m: float = 0.3
+    #: A scan binds the first person to pass through the gate up to this long after it ...
+    bind_within_s: float = 10.0
+    #: ... or this long before it (clock skew), once the passage is this old and the person
+    #: has been seen this many times.
+    bind_early_s: float = 1.0
+    bind_settle_s: float = 1.0
+    bind_min_hits: int = 20
+    #: Hand and head history kept per person.
+    history_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
+            raise ValueError("window_s, history_s and min_keypoints must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class HandEvidence:
+    """How near one person's hands came to a box during a time span."""
+
+    track: str
+    token: str | None
+    #: Closest approach of either hand in metres (0: inside the box).
+    distance: float
+    #: Time with a hand inside the box, in seconds.
+    inside_s: float
+    #: Hand observations in the span.
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPoint:
+    """One observation of a person: floor position, head and hands (left, right; None = unseen)."""
+
+    track: str
+    t: float
+    xy: tuple[float, float]
+    head: tuple[float, float, float] | None
+    hands: tuple[tuple[float, float, float] | None, tuple[float, float, float] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackState:
+    """A person being tracked now."""
+
+    track: str
+    token: str | None
+    xy: tuple[float, float]
+    velocity: tuple[float, float]
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A token scanned at ``gate`` was bound to ``track``, who passed through at ``t``;
+    ``first`` is False for further people on the same token."""
+
+    track: str
+    token: str
+    gate: str
+    t: float
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExitEvent:
+    """``track`` left through ``gate``; last seen at ``t``."""
+
+    track: str
+    token: str | None
+    gate: str
+    t: float
+
+
+@dataclass(slots=True)
+class TrackerStats:
+    """Counts of what the tracker saw and skipped."""
+
+    pose_messages: int = 0
+    empty_frames: int = 0
+    detections: int = 0
+    weak_detections: int = 0
+    unknown_camera: int = 0
+    late_messages: int = 0
+    track_messages: int = 0
+    gate_messages: int = 0
+    unknown_gate: int = 0
+    non_entry_scans: int = 0
+    expired_scans: int = 0
+    confirmed: int = 0
+    resumed: int = 0
+    dropped_tentative: int = 0
+
+
+class _History:
+    """A person's observations in time order, trimmed to a time span (amortised O(1) append)."""
+
+    def __init__(self, span_s: float, capacity: int = 256) -> None:
+        self.span_s = span_s
+        self.t = np.empty(capacity)
+        self.xy = np.empty((capacity, 2))
+        self.head = np.empty((capacity, 3))
+        self.hands = np.empty((capacity, 2, 3))
+        self.start = 0
+        self.n = 0
+
+    def append(self, t: float, xy: FloatArray, head: FloatArray, hands: FloatArray) -> None:
+        if self.n == len(self.t):
+            self._compact()
+        i = self.n
+        self.t[i], self.xy[i], self.head[i], self.hands[i] = t, xy, head, hands
+        self.n += 1
+        while self.t[self.start] < t - self.span_s:
+            self.start += 1
+
+    def extend(self, other: _History) -> None:
+        for i in range(other.start, other.n):
+            self.append(float(other.t[i]), other.xy[i], other.head[i], other.hands[i])
+
+    def _compact(self) -> None:
+        live = self.n - self.start
+        if live > len(self.t) // 2:
+            grow = 2 * len(self.t)
+            for name in ("t", "xy", "head", "hands"):
+                old = getattr(self, name)
+                new = np.empty((grow, *old.shape[1:]))
+                new[:live] = old[self.start : self.n]
+                setattr(self, name, new)
+        else:
+            for name in ("t", "xy", "head", "hands"):
+                arr = getattr(self, name)
+                arr[:live] = arr[self.start : self.n]
+        self.start, self.n = 0, live
+
+    def span(self, t0: float, t1: float) -> slice:
+        times = self.t[self.start : self.n]
+        lo = int(np.searchsorted(times, t0, side="left"))
+        hi = int(np.searchsorted(times, t1, side="right"))
+        return slice(self.start + lo, self.start + hi)
+
+    def nearest(self, t: float) -> int | None:
+        if self.n == self.start:
+            return None
+        times = self.t[self.start : self.n]
+        j = int(np.searchsorted(times, t))
+        best = min((k for k in (j - 1, j) if 0 <= k < len(times)), key=lambda k: abs(times[k] - t))
+        return self.start + best
+
+
+@dataclass(eq=False)
+class _Track:
+    serial: int
+    pos: FloatArray
+    t: float
+    history: _History
+    id: str = ""
+    external: str | None = None
+    confirmed: bool = False
+    vel: FloatArray = field(default_factory=lambda: np.zeros(2))
+    skel: FloatArray = field(default_factory=lambda: np.zeros((_N_KP, 3)))
+    skel_t: FloatArray = field(default_factory=lambda: np.full(_N_KP, -np.inf))
+    hits: int = 0
+    misses: int = 0
+    born_xy: FloatArray | None = None
+    token: str | None = None
+    entry_gate: str | None = None
+    passage: tuple[str, float] | None = None
+    exit_gate: str | None = None
+
+    def predict(self, t: float) -> FloatArray:
+        return _predict(self.pos, self.vel, t - self.t)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    t: float
+    gate: str
+    token: str
+
+
+class _GateArea:
+    """A gate's area, with a fast test of floor points near it."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.poly = np.asarray(gate.area, dtype=float)
+        self.lo = self.poly.min(axis=0)
+        self.hi = self.poly.max(axis=0)
+
+    def distance(self, xy: FloatArray) -> float:
+        """Distance from a floor point to the area (0 inside)."""
+        if bool(points_in_polygon(xy, self.gate.area)):
+            return 0.0
+        a, b = self.poly, np.roll(self.poly, -1, axis=0)
+        ab = b - a
+        s = np.clip(((xy - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0.0, 1.0)
+        return float(np.min(np.linalg.norm(a + s[:, None] * ab - xy, axis=-1)))
+
+    def near(self, xy: FloatArray, reach: float) -> bool:
+        """Whether a floor point is within ``reach`` of the area."""
+        lo, hi = self.lo - reach, self.hi + reach
+        if not (lo[0] <= xy[0] <= hi[0] and lo[1] <= xy[1] <= hi[1]):
+            return False
+        return self.distance(xy) <= reach
+
+
+def box_distance(points: FloatArray, box: Sequence[Sequence[float]]) -> FloatArray:
+    """Distances ``(...)`` from points ``(..., 3)`` to an axis-aligned box (0 inside)."""
+    lo, hi = np.asarray(box[0], dtype=float), np.asarray(box[1], dtype=float)
+    gap = np.maximum(lo - points, 0.0) + np.maximum(points - hi, 0.0)
+    out: FloatArray = np.linalg.norm(gap, axis=-1)
+    return out
+
+
+class PeopleTracker:
+    """Tracks people from ``pose`` or ``track`` messages and binds them to gate scans."""
+
+    def __init__(self, store: Store, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.cameras = CameraBank(store.cameras)
+        self._gates = {g.id: _GateArea(g) for g in store.gates}
+        self._entries = [a for a in self._gates.values() if a.gate.admits]
+        self._exits = [a for a in self._gates.values() if a.gate.releases]
+        self._stats = TrackerStats()
+        self._active: list[_Track] = []
+        self._retired: list[_Track] = []  # confirmed tracks that ended, kept for history
+        self._by_id: dict[str, _Track] = {}
+        self._by_external: dict[str, _Track] = {}
+        self._serial = 0
+        self._next_id = 1
+        self._scans: list[_Scan] = []
+        self._members: dict[str, list[str]] = {}
+        self._bindings: list[Binding] = []
+        self._exits_out: list[ExitEvent] = []
+        # Pose frames waiting for their window: times, camera indices and keypoints.
+        self._frame_t: list[float] = []
+        self._frame_cam: list[int] = []
+        self._frame_kp: list[FloatArray] = []
+        self._window: int | None = None  # index of the open pose window
+
+    # -- input -----------------------------------------------------------------------------
+
+    def feed_pose(self, msg: PoseMsg) -> None:
+        """One camera frame. Frames must come in time order (windows before it are closed)."""
+        st = self._stats
+        st.pose_messages += 1
+        w = self.config.window_s
+        if self._window is None:
+            self._window = int(msg.t // w)
+        elif msg.t >= (self._window + 1) * w:
+            self.advance(msg.t)
+        if msg.t < self._window * w:
+            st.late_messages += 1
+            return
+        if not msg.people:
+            st.empty_frames += 1
+            return
+        cam = self.cameras.index.get(msg.camera)
+        if cam is None:
+            st.unknown_camera += 1
+            return
+        self._frame_t.append(msg.t)
+        self._frame_cam.append(cam)
+        self._frame_kp.append(np.array([p.kp for p in msg.people], dtype=float))
+
+    def feed_track(self, msg: TrackMsg) -> None:
+        """People tracked in 3-D by an external system, under its ids."""
+        self._stats.track_messages += 1
+        self.advance(msg.t)
+        if not msg.people:
+            return
+        seen: list[_Track] = []
+        for person in msg.people:
+            tr = self._by_external.get(person.id)
+            if tr is None:
+                tr = self._new_track(np.asarray(person.head[:2], dtype=float), msg.t)
+                tr.external = person.id
+                self._by_external[person.id] = tr
+                self._confirm(tr, msg.t)
+                self._active.append(tr)
+            seen.append(tr)
+        head = np.array([p.head for p in msg.people], dtype=float)
+        hands = np.full((len(head), 2, 3), np.nan)
+        for i, person in enumerate(msg.people):
+            if person.hands:
+                hands[i, : len(person.hands)] = person.hands
+        self._commit(seen, msg.t, head[:, :2], head, hands)
+
+    def feed_gate(self, msg: GateMsg) -> None:
+        """A token scanned at a gate: it binds the next person through that gate."""
+        st = self._stats
+        st.gate_messages += 1
+        self.advance(msg.t)
+        area = self._gates.get(msg.gate)
+        if area is None:
+            st.unknown_gate += 1
+        elif not area.gate.admits:
+            st.non_entry_scans += 1
+        else:
+            self._scans.append(_Scan(msg.t, msg.gate, msg.token))
+
+    def advance(self, t: float) -> None:
+        """Close every pose window that ends by stream time ``t``; lose, bind and expire."""
+        w = self.config.window_s
+        while self._window is not None and t >= (self._window + 1) * w:
+            start, end = self._window * w, (self._window + 1) * w
+            n = int(np.searchsorted(self._frame_t, end, side="left"))
+            if n:
+                self._process_window(start, end, n)
+                self._window += 1
+            else:  # nothing buffered before `end`: jump to the window of the next frame or t
+                nxt = self._frame_t[0] if self._frame_t else t
+                self._window = max(self._window + 1, int(nxt // w))
+            self._expire(self._window * w)
+        self._expire(t)
+        self._bind(t)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> TrackerStats:
+        """A copy of the counters."""
+        return replace(self._stats)
+
+    def tracks(self) -> list[TrackState]:
+        """The confirmed people in the store now."""
+        return [
+            TrackState(
+                tr.id,
+                tr.token,
+                (float(tr.pos[0]), float(tr.pos[1])),
+                (float(tr.vel[0]), float(tr.vel[1])),
+                tr.t,
+            )
+            for tr in self._active
+            if tr.confirmed
+        ]
+
+    def token_of(self, track_id: str) -> str | None:
+        """The token a person shops on (None: not bound, or forgotten ``history_s`` after
+        the track ended)."""
+        tr = self._by_id.get(track_id)
+        return tr.token if tr else None
+
+    def members(self, token: str) -> list[str]:
+        """The tracks bound to a token, in the order they entered."""
+        return list(self._members.get(token, ()))
+
+    def pop_bindings(self) -> list[Binding]:
+        """Tokens bound to people since the last call."""
+        out, self._bindings = self._bindings, []
+        return out
+
+    def pop_exits(self) -> list[ExitEvent]:
+        """People who left through an exit gate since the last call."""
+        out, self._exits_out = self._exits_out, []
+        return out
+
+    def position(self, track_id: str, t: float, within_s: float = 0.5) -> TrackPoint | None:
+        """The person's observation nearest to ``t`` (None if none within ``within_s``)."""
+        tr = self._by_id.get(track_id)
+        i = tr.history.nearest(t) if tr else None
+        if tr is None or i is None or abs(tr.history.t[i] - t) > within_s:
+            return None
+        h = tr.history
+
+        def point(p: FloatArray) -> tuple[float, float, float] | None:
+            return None if np.isnan(p[0]) else (float(p[0]), float(p[1]), float(p[2]))
+
+        return TrackPoint(
+            tr.id,
+            float(h.t[i]),
+            (float(h.xy[i, 0]), float(h.xy[i, 1])),
+            point(h.head[i]),
+            (point(h.hands[i, 0]), point(h.hands[i, 1])),
+        )
+
+    def hands_near(
+        self, box: Sequence[Sequence[float]], t0: float, t1: float
+    ) -> list[HandEvidence]:
+        """For each person with hands seen in ``[t0, t1]``: how near they came to ``box``
+        (``[min corner, max corner]``, as a plate's) and how long a hand was in it. Nearest
+        first."""
+        out: list[HandEvidence] = []
+        for tr in self._confirmed():
+            h = tr.history
+            sl = h.span(t0, t1)
+            hands = h.hands[sl]
+            seen = ~np.isnan(hands[..., 0])
+            if not seen.any():
+                continue
+            d = np.where(seen, box_distance(np.nan_to_num(hands), box), np.inf)
+            times = h.t[sl]
+            gaps = np.diff(times)
+            step = np.minimum(np.append(gaps, gaps[-1] if len(gaps) else 0.0), 0.25)
+            if len(times) == 1:
+                step[:] = self.config.window_s
+            inside = (d == 0).any(axis=1)
+            out.append(
+                HandEvidence(
+                    tr.id, tr.token, float(d.min()), float(step[inside].sum()), int(seen.sum())
+                )
+            )
+        out.sort(key=lambda e: (e.distance, -e.inside_s, e.track))
+        return out
+
+    def _confirmed(self) -> list[_Track]:
+        return [tr for tr in self._active if tr.confirmed] + self._retired
+
+    # -- pose windows ----------------------------------------------------------------------
+
+    def _process_window(self, t0: float, t1: float, n_frames: int) -> None:
+        """Fuse the first ``n_frames`` buffered frames (those in ``[t0, t1)``) as one instant."""
+        cfg = self.config
+        frame_t = np.asarray(self._frame_t[:n_frames])
+        cams = np.asarray(self._frame_cam[:n_frames], dtype=np.intp)
+        kps = self._frame_kp[:n_frames]
+        del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_kp[:n_frames]
+        kp = np.concatenate(kps)
+        frame = np.repeat(np.arange(n_frames), [len(k) for k in kps])
+        seen = kp[..., 2] > 0
+        strong = seen.sum(-1) >= cfg.min_keypoints
+        self._stats.detections += len(kp)
+        if not strong.all():
+            self._stats.weak_detections += int(len(kp) - strong.sum())
+            kp, frame, seen = kp[strong], frame[strong], seen[strong]
+            if not len(kp):
+                self._settle_tentative(0.5 * (t0 + t1))
+                return
+        weights = kp[..., 2]
+        cam = cams[frame]
+        t_ref = 0.5 * (t0 + t1)
+        dt = frame_t[frame] - t_ref
+        bounds = np.searchsorted(frame, np.arange(n_frames + 1))
+        dirs = self.cameras.rays(cam, kp[..., :2])
+        centres = self.cameras.centres[cam]
+        floor, floor_ok = _floor_points(centres, dirs, seen)
+
+        tracks = list(self._active)
+        state = _Predicted.of(tracks, t_ref)
+        owner = np.full(len(kp), -1)
+        cost = np.zeros((len(kp), 0))
+        if tracks:
+            cost = _match_cost(state, cfg, dt, centres, dirs, seen, floor, floor_ok)
+            _assign(cost, frame, bounds, cfg.match_m, owner)
+        # A new person: unmatched detections not explained by anyone confirmed.
+        lone = floor_ok
+        if state.confirmed.any():
+            lone = lone & (cost[:, state.confirmed].min(axis=1) > _NEW_COST * cfg.match_m)
+        free = np.flatnonzero((owner < 0) & lone)
+        if free.size:
+            born = self._start_tracks(free, frame, floor, state.pos[state.confirmed], owner, t_ref)
+            if born:
+                tracks += born
+                state = state.extended(np.array([tr.pos for tr in born]))
+        used = owner >= 0
+        if used.any():
+            users = np.unique(owner[used])
+            group = np.searchsorted(users, owner[used])
+            origins = centres[used] - state.vel3[users][group] * dt[used, None]
+            points, views = triangulate(
+                np.broadcast_to(origins[:, None, :], dirs[used].shape),
+                dirs[used],
+                weights[used],
+                group,
+                state.prior[users],
+                outlier_m=cfg.outlier_m,
+            )
+            ok = views > 0
+            # One camera fixes no height: keypoints seen by one ray, or people seen by one
+            # camera, keep the heights last triangulated, so they cannot drift along the rays.
+            cameras = np.bincount(
+                np.unique(group * len(self.cameras) + cam[used]) // len(self.cameras)
+            )
+            one = (views == 1) | (cameras < 2)[:, None]
+            fixed = np.where(one[..., None], [1.0, 1.0, 0.0], 1.0)
+            moved = [tracks[i] for i in users]
+            prior = state.prior[users]
+            for g, tr in enumerate(moved):
+                new = fixed[g] * points[g] + (1 - fixed[g]) * prior[g]
+                tr.skel = np.where(ok[g, :, None], new, tr.skel)
+                tr.skel_t = np.where(ok[g], t_ref, tr.skel_t)
+            self._commit(moved, t_ref, *_summarise(points, ok, state.pos[users]))
+        for tr in tracks:
+            if tr.t < t_ref:
+                tr.misses += 1
+        self._settle_tentative(t_ref)
+
+    def _start_tracks(
+        self,
+        free: IntArray,
+        frame: IntArray,
+        floor: FloatArray,
+        known: FloatArray,
+        owner: IntArray,
+        t: float,
+    ) -> list[_Track]:
+        """Group unmatched detections of different frames that meet on the floor into new
+        tentative tracks, skipping duplicates of the ``known (K, 2)`` people. Their detections'
+        ``owner`` becomes the new tracks' indices after the active ones."""
+        cfg = self.config
+        d = np.linalg.norm(floor[free][:, None] - floor[free][None], axis=-1)
+        left = list(range(len(free)))
+        born: list[_Track] = []
+        while left:
+            seed = left[0]
+            members = [seed]
+            for j in sorted(left[1:], key=lambda j: d[seed, j]):
+                taken = {frame[free[m]] for m in members}
+                if d[seed, j] <= cfg.cluster_m and frame[free[j]] not in taken:
+                    members.append(j)
+            left = [j for j in left if j not in members]
+            xy = floor[free[members]].mean(axis=0)
+            if len(known) and np.linalg.norm(known - xy, axis=-1).min() < cfg.duplicate_m:
+                continue
+            tr = self._new_track(xy, t)
+            owner[free[members]] = len(self._active)
+            self._active.append(tr)
+            born.append(tr)
+        return born
+
+    def _settle_tentative(self, t: float) -> None:
+        """Confirm tentative tracks seen long enough; drop those unseen for a few windows and
+        those standing on an older track (a duplicate of the same person)."""
+        cfg = self.config
+        keep: list[_Track] = []
+        for tr in self._active:
+            if not tr.confirmed:
+                if tr.misses > cfg.tentative_misses or any(
+                    old.serial < tr.serial
+                    and abs(old.pos[0] - tr.pos[0]) < cfg.duplicate_m
+                    and abs(old.pos[1] - tr.pos[1]) < cfg.duplicate_m
+                    and np.hypot(*(old.pos - tr.pos)) < cfg.duplicate_m
+                    for old in keep
+                ):
+                    self._stats.dropped_tentative += 1
+                    continue
+                born = tr.born_xy if tr.born_xy is not None else tr.pos
+                near_entry = any(a.near(born, cfg.entry_reach_m) for a in self._entries)
+                if near_entry and tr.hits >= cfg.confirm_windows:
+                    self._confirm(tr, t)
+                elif tr.hits >= cfg.confirm_windows_elsewhere:
+                    self._confirm(tr, t, resume=True)
+            keep.append(tr)
+        self._active = keep
+
+    # -- track life ------------------------------------------------------------------------
+
+    def _new_track(self, xy: FloatArray, t: float) -> _Track:
+        self._serial += 1
+        cfg = self.config
+        tr = _Track(self._serial, np.array(xy, dtype=float), t, _History(cfg.history_s, 64))
+        tr.born_xy = tr.pos.copy()
+        return tr
+
+    def _confirm(self, tr: _Track, t: float, resume: bool = False) -> None:
+        cfg = self.config
+        lost = None
+        if resume:
+            start = float(tr.history.t[tr.history.start])
+            stale = [o for o in self._active if o.confirmed and start - o.t >= 0.5]
+            feasible = [
+                old
+                for old in (*stale, *self._retired)
+                if old.exit_gate is None
+                and old.external is None
+                and old.t <= start <= old.t + cfg.resume_s
+                and np.linalg.norm(old.pos - tr.history.xy[tr.history.start])
+                <= 1.0 + cfg.max_speed * (start - old.t)
+            ]
+            lost = min(feasible, key=lambda o: (start - o.t, o.serial), default=None)
+        tr.confirmed = True
+        if lost is None:
+            tr.id = f"p{self._next_id}"
+            self._next_id += 1
+            self._stats.confirmed += 1
+        else:
+            if lost in self._retired:
+                self._retired.remove(lost)
+            else:
+                self._active.remove(lost)
+            lost.history.extend(tr.history)
+            tr.history, tr.id, tr.token = lost.history, lost.id, lost.token
+            tr.entry_gate, tr.passage = lost.entry_gate, lost.passage
+            self._stats.resumed += 1
+        self._by_id[tr.id] = tr
+
+    def _commit(
+        self, tracks: list[_Track], t: float, xy: FloatArray, head: FloatArray, hands: FloatArray
+    ) -> None:
+        """Record one observation of each track (``xy (G, 2)``, ``head (G, 3)``, ``hands
+        (G, 2, 3)``, NaN = unseen): filter position and velocity, keep history, watch gates."""
+        cfg = self.config
+        pos = np.array([tr.pos for tr in tracks])
+        vel = np.array([tr.vel for tr in tracks])
+        dt = t - np.array([tr.t for tr in tracks])
+        fresh = np.array([tr.hits == 0 for tr in tracks])
+        resid = xy - _predict(pos, vel, dt)
+        pos = np.where(fresh[:, None], xy, xy - 0.4 * resid)
+        gain = np.where(fresh | (dt <= 1e-6), 0.0, 0.25 / np.maximum(dt, cfg.window_s))
+        vel = vel + gain[:, None] * resid
+        speed = np.linalg.norm(vel, axis=-1)
+        vel *= np.minimum(1.0, cfg.max_speed / np.maximum(speed, 1e-9))[:, None]
+        for g, tr in enumerate(tracks):
+            tr.pos, tr.vel = pos[g], vel[g]
+            tr.t = max(t, tr.t)
+            tr.hits += 1
+            tr.misses = 0
+            tr.history.append(t, tr.pos, head[g], hands[g])
+            self._watch_gates(tr, t)
+
+    def _watch_gates(self, tr: _Track, t: float) -> None:
+        margin = self.config.gate_margin_m
+        if tr.passage is None:
+            inside = next((a.gate.id for a in self._entries if a.near(tr.pos, margin)), None)
+            if inside is not None:
+                tr.entry_gate = inside
+            elif tr.entry_gate is not None:
+                tr.passage = (tr.entry_gate, t)
+            elif tr.hits == 1:
+                reach = self.config.entry_reach_m
+                first = next((a.gate.id for a in self._entries if a.near(tr.pos, reach)), None)
+                if first is not None:
+                    tr.passage = (first, t)
+        tr.exit_gate = next((a.gate.id for a in self._exits if a.near(tr.pos, margin)), None)
+
+    def _expire(self, t: float) -> None:
+        """Retire confirmed tracks unseen for long (sooner in an exit area); forget old ones."""
+        cfg = self.config
+        keep: list[_Track] = []
+        for tr in self._active:
+            wait = cfg.exit_after_s if tr.exit_gate is not None else cfg.lost_after_s
+            if tr.confirmed and t - tr.t > wait:
+                self._retired.append(tr)
+                if tr.exit_gate is not None:
+                    self._exits_out.append(ExitEvent(tr.id, tr.token, tr.exit_gate, tr.t))
+                if tr.external is not None:
+                    del self._by_external[tr.external]
+            else:
+                keep.append(tr)
+        self._active = keep
+        old = [tr for tr in self._retired if t - tr.t > cfg.history_s]
+        for tr in old:
+            self._retired.remove(tr)
+            if self._by_id.get(tr.id) is tr:
+                del self._by_id[tr.id]
+
+    def _bind(self, now: float) -> None:
+        """Give each pending scan, in time order, the first person through its gate after it.
+
+        A person counts once seen for ``bind_min_hits`` observations (short-lived ghosts never
+        do) and ``bind_settle_s`` after passing; until then the gate's scans wait for them."""
+        cfg = self.config
+        free = sorted(
+            (
+                tr
+                for tr in self._confirmed()
+                if tr.token is None
+                and tr.passage is not None
+                and (tr.hits >= cfg.bind_min_hits or tr in self._active)
+            ),
+            key=lambda tr: (tr.passage[1] if tr.passage else 0.0, tr.serial),
+        )
+        waiting: list[_Scan] = []
+        for scan in sorted(self._scans, key=lambda s: s.t):
+            if any(w.gate == scan.gate for w in waiting):
+                waiting.append(scan)
+                continue
+            match = next(
+                (
+                    tr
+                    for tr in free
+                    if tr.passage is not None
+                    and tr.passage[0] == scan.gate
+                    and scan.t - cfg.bind_early_s <= tr.passage[1] <= scan.t + cfg.bind_within_s
+                ),
+                None,
+            )
+            if match is None or match.passage is None:
+                if now > scan.t + cfg.bind_within_s:
+                    self._stats.expired_scans += 1
+                else:
+                    waiting.append(scan)
+            elif match.hits < cfg.bind_min_hits or now < match.passage[1] + cfg.bind_settle_s:
+                waiting.append(scan)
+            else:
+                free.remove(match)
+                match.token = scan.token
+                members = self._members.setdefault(scan.token, [])
+                members.append(match.id)
+                self._bindings.append(
+                    Binding(match.id, scan.token, scan.gate, match.passage[1], len(members) == 1)
+                )
+        self._scans = waiting
+
+
+def _predict(pos: FloatArray, vel: FloatArray, dt: FloatArray | float) -> FloatArray:
+    """Constant-velocity prediction ``dt`` seconds ahead, coasting at most half a second."""
+    ahead = np.minimum(dt, _COAST_S)
+    out: FloatArray = pos + vel * (ahead[..., None] if isinstance(ahead, np.ndarray) else ahead)
+    return out
+
+
+@dataclass(frozen=True)
+class _Predicted:
+    """Every active track at one instant, stacked: predicted floor position ``pos (M, 2)``,
+    velocity ``vel3 (M, 3)``, keypoint ``prior (M, 17, 3)`` (the last skeleton moved with the
+    body; nominal where ``valid`` is False because a keypoint has not been seen for a second)."""
+
+    pos: FloatArray
+    vel3: FloatArray
+    prior: FloatArray
+    valid: NDArray[np.bool_]
+    confirmed: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, tracks: Sequence[_Track], t: float) -> _Predicted:
+        if not tracks:
+            return cls(np.zeros((0, 2)), np.zeros((0, 3)), np.zeros((0, _N_KP, 3)),
+                       np.zeros((0, _N_KP), bool), np.zeros(0, bool))  # fmt: skip
+        pos0 = np.array([tr.pos for tr in tracks])
+        vel = np.array([tr.vel for tr in tracks])
+        pos = _predict(pos0, vel, t - np.array([tr.t for tr in tracks]))
+        valid = t - np.array([tr.skel_t for tr in tracks]) < _STALE_S
+        prior = np.array([tr.skel for tr in tracks])
+        prior[..., :2] += (pos - pos0)[:, None, :]
+        prior = np.where(valid[..., None], prior, _nominal(pos))
+        vel3 = np.concatenate([vel, np.zeros((len(vel), 1))], axis=1)
+        confirmed = np.array([tr.confirmed for tr in tracks])
+        return cls(pos, vel3, prior, valid, confirmed)
+
+    def extended(self, xy: FloatArray) -> _Predicted:
+        """With new tracks standing still at ``xy (B, 2)``, nominal skeletons, not confirmed."""
+        n = len(xy)
+        return _Predicted(
+            np.concatenate([self.pos, xy]),
+            np.concatenate([self.vel3, np.zeros((n, 3))]),
+            np.concatenate([self.prior, _nominal(xy)]),
+            np.concatenate([self.valid, np.zeros((n, _N_KP), bool)]),
+            np.concatenate([self.confirmed, np.zeros(n, bool)]),
+        )
+
+
+def _nominal(xy: FloatArray) -> FloatArray:
+    """Nominal skeletons ``(M, 17, 3)``: every keypoint above the floor point at its usual
+    height."""
+    out = np.empty((len(xy), _N_KP, 3))
+    out[..., :2] = xy[:, None, :]
+    out[..., 2] = _NOMINAL_Z
+    return out
+
+
+def _match_cost(
+    state: _Predicted,
+    cfg: TrackerConfig,
+    dt: FloatArray,
+    centres: FloatArray,
+    dirs: FloatArray,
+    seen: NDArray[np.bool_],
+    floor: FloatArray,
+    floor_ok: NDArray[np.bool_],
+) -> FloatArray:
+    """Match costs ``(N, M)`` in metres of N detections (taken ``dt`` after the window's
+    instant) to M tracks: the mean distance of the detection's keypoint rays to the track's
+    predicted skeleton or, with fewer than 3 shared keypoints, the floor distance scaled to the
+    same gate. Keypoints are compared only where the detection's mean ray passes within
+    ``_COMPARE_M`` of the track's body centre. Tentative tracks cost a little more, so known
+    people get their detections first.
+    """
+    shift = state.vel3[None, :, :2] * dt[:, None, None]  # (N, M, 2)
+    at = state.pos[None] + shift
+    floor_d = np.linalg.norm(floor[:, None, :] - at, axis=-1)
+    cost = np.where(floor_ok[:, None], floor_d * (cfg.match_m / cfg.match_floor_m), np.inf)
+    mid = (dirs * seen[..., None]).sum(1)
+    mid /= np.maximum(np.linalg.norm(mid, axis=-1, keepdims=True), 1e-9)
+    body = np.concatenate([at, np.full((*at.shape[:2], 1), _BODY_Z)], axis=-1)
+    near = ray_distances(body, centres[:, None, :], mid[:, None, :]) < _COMPARE_M
+    n, m = np.nonzero(near)
+    if n.size:
+        w = state.prior[m] - centres[n, None, :]  # (P, 17, 3)
+        w[..., :2] += shift[n, m, None, :]
+        along = (w * dirs[n]).sum(-1)
+        dist = np.sqrt(np.maximum((w * w).sum(-1) - along**2, 0.0))
+        mask = seen[n] & state.valid[m]
+        count = mask.sum(-1)
+        mean = np.where(mask, np.minimum(dist, 2 * cfg.match_m), 0.0).sum(-1) / np.maximum(count, 1)
+        cost[n, m] = np.where(count >= 3, mean, cost[n, m])
+    out: FloatArray = cost + np.where(state.confirmed, 0.0, 0.05)[None]
+    return out
+
+
+def _summarise(
+    points: FloatArray, ok: NDArray[np.bool_], fallback: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Floor position ``(G, 2)``, head ``(G, 3)`` and wrists ``(G, 2, 3)`` of triangulated
+    skeletons whose keypoints are seen where ``ok``. The floor position is the torso's centre
+    (or the mean of other body keypoints, else ``fallback``); unseen heads and wrists are NaN."""
+
+    def mean(idx: IntArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+        m = ok[:, idx]
+        count = m.sum(-1)
+        avg = (points[:, idx] * m[..., None]).sum(1) / np.maximum(count, 1)[:, None]
+        return avg, count > 0
+
+    torso, has_torso = mean(_TORSO)
+    body, has_body = mean(_BODY)
+    xy = np.where(
+        has_torso[:, None], torso[:, :2], np.where(has_body[:, None], body[:, :2], fallback)
+    )
+    head, has_head = mean(_HEAD)
+    head[~has_head] = np.nan
+    hands = np.where(ok[:, _WRISTS, None], points[:, _WRISTS], np.nan)
+    return xy, head, hands
+
+
+def _floor_points(
+    centres: FloatArray, dirs: FloatArray, seen: NDArray[np.bool_]
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Each detection's floor position ``(N, 2)``: its keypoint rays cut at nominal keypoint
+    heights, averaged with per-keypoint weights; and whether it has one."""
+    dz = dirs[..., 2]
+    down = dz < -1e-3
+    s = (_NOMINAL_Z - centres[:, None, 2]) / np.where(down, dz, -1.0)
+    ok = seen & down & (s > 0) & (s < 30.0)
+    xy = centres[:, None, :2] + s[..., None] * dirs[..., :2]
+    w = np.where(ok, _FLOOR_WEIGHT, 0.0)
+    total = w.sum(-1)
+    floor = (np.where(ok[..., None], xy, 0.0) * w[..., None]).sum(1) / np.maximum(total, 1e-9)[
+        :, None
+    ]
+    return floor, total > 0
+
+
+def _assign(
+    cost: FloatArray, frame: IntArray, bounds: IntArray, gate: float, owner: IntArray
+) -> None:
+    """Assign each camera frame's detections to tracks (at most one per track and frame,
+    minimum total cost, each pair within ``gate``). ``frame (N,)`` numbers each detection's
+    frame, whose rows are ``bounds[f]:bounds[f + 1]``. Where every detection of a frame has its
+    own best track, that is the optimum; other frames go to the Hungarian method."""
+    best = cost.argmin(axis=1)
+    ok = cost[np.arange(len(best)), best] <= gate
+    key = frame[ok] * cost.shape[1] + best[ok]
+    uniq, counts = np.unique(key, return_counts=True)
+    clash = np.unique(uniq[counts > 1] // cost.shape[1])
+    owner[ok] = best[ok]
+    for f in clash.tolist():
+        lo, hi = bounds[f], bounds[f + 1]
+        sub = cost[lo:hi]
+        rows, cols = linear_sum_assignment(np.where(sub <= gate, sub, 1e6))
+        good = sub[rows, cols] <= gate
+        owner[lo:hi] = -1
+        owner[lo + rows[good]] = cols[good]

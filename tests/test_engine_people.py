@@ -1,0 +1,368 @@
+"""The people tracker: triangulated hands, identities through crossings and occlusion, false
+detections, gate binding and exits, track mode, and odd input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from people_scene import BOX, Walker, make_store, render_poses, render_tracks
+from walkout.domain.messages import (
+    LEFT_WRIST,
+    RIGHT_WRIST,
+    GateMsg,
+    PoseMsg,
+    TrackMsg,
+    parse_message,
+)
+from walkout.engine.people import PeopleTracker
+
+STORE = make_store()
+T0 = 1_700_000_000.0
+HEAD = [0, 1, 2, 3, 4]
+
+Message = PoseMsg | TrackMsg | GateMsg
+Path = list[tuple[float, float, float]]
+
+
+def feed(tracker: PeopleTracker, msgs: Sequence[Message], until: float | None = None) -> None:
+    """Feed messages in time order (gate scans before frames of the same instant)."""
+    for m in sorted(msgs, key=lambda m: (m.t, not isinstance(m, GateMsg))):
+        if isinstance(m, PoseMsg):
+            tracker.feed_pose(m)
+        elif isinstance(m, TrackMsg):
+            tracker.feed_track(m)
+        else:
+            tracker.feed_gate(m)
+    if until is not None:
+        tracker.advance(until)
+
+
+def follow(
+    tracker: PeopleTracker, msgs: Sequence[Message], people: Sequence[Walker], step: float = 0.2
+) -> list[list[str | None]]:
+    """Feed messages and, every ``step`` seconds, note for each person present the confirmed
+    track within 0.4 m of them (None when there is none)."""
+    ordered = sorted(msgs, key=lambda m: m.t)
+    trace: list[list[str | None]] = [[] for _ in people]
+    next_t = ordered[0].t + step
+    for m in ordered:
+        while m.t >= next_t:
+            tracker.advance(next_t)
+            states = tracker.tracks()
+            for p, person in enumerate(people):
+                if person.present(next_t - 0.2) and states:
+                    d = [np.hypot(*(np.array(s.xy) - person.xy(next_t - 0.05))) for s in states]
+                    j = int(np.argmin(d))
+                    trace[p].append(states[j].track if d[j] < 0.4 else None)
+            next_t += step
+        feed(tracker, [m])
+    return trace
+
+
+def assert_one_identity_each(trace: list[list[str | None]], settle: int = 5) -> None:
+    """After ``settle`` samples, every person is always followed by one track of their own."""
+    ids = []
+    for seq in trace:
+        later = seq[settle:]
+        assert later, seq
+        assert None not in later, seq
+        assert len(set(later)) == 1, seq
+        ids.append(later[0])
+    assert len(set(ids)) == len(ids)
+
+
+def track_near(tracker: PeopleTracker, xy: Sequence[float] | np.ndarray) -> str:
+    """The confirmed track within 0.4 m of a floor point."""
+    best = min(tracker.tracks(), key=lambda s: np.hypot(s.xy[0] - xy[0], s.xy[1] - xy[1]))
+    assert np.hypot(best.xy[0] - xy[0], best.xy[1] - xy[1]) < 0.4
+    return best.track
+
+
+# -- pose mode: geometry --------------------------------------------------------------------
+
+
+def test_wrists_and_head_triangulate_within_centimetres_and_reach_is_found() -> None:
+    shopper = Walker(
+        [(T0, 0.4, 3.0), (T0 + 3, 3.3, 4.6), (T0 + 6, 3.3, 4.6), (T0 + 9, 6.0, 3.0)],
+        reaches=[(T0 + 3.5, T0 + 5.0, (3.3, 5.35, 1.1))],
+    )
+    other = Walker([(T0 + 1, 0.4, 2.5), (T0 + 4, 4.0, 1.5), (T0 + 9, 6.0, 1.5)], height=1.6)
+    tracker = PeopleTracker(STORE)
+    feed(tracker, render_poses(STORE, [shopper, other], T0, T0 + 9, seed=1), until=T0 + 9)
+    assert tracker.stats.confirmed == 2
+    tid = track_near(tracker, shopper.xy(T0 + 8.9))
+    wrist_err, head_err = [], []
+    for t in np.arange(T0 + 1.0, T0 + 8.8, 0.1):
+        point = tracker.position(tid, t, within_s=0.06)
+        assert point is not None
+        truth = shopper.keypoints(point.t)
+        for hand, k in zip(point.hands, (LEFT_WRIST, RIGHT_WRIST), strict=True):
+            if hand is not None:
+                wrist_err.append(np.linalg.norm(np.array(hand) - truth[k]))
+        assert point.head is not None
+        head_err.append(np.linalg.norm(np.array(point.head) - truth[HEAD].mean(0)))
+    assert len(wrist_err) > 120
+    assert np.median(wrist_err) < 0.04
+    assert np.percentile(wrist_err, 95) < 0.10
+    assert np.percentile(head_err, 95) < 0.10
+
+    evidence = tracker.hands_near(BOX, T0 + 3.6, T0 + 4.9)
+    assert next(e.track for e in evidence) == tid
+    assert evidence[0].distance == 0.0
+    assert evidence[0].inside_s == pytest.approx(1.3, abs=0.2)
+    assert evidence[1].distance > 1.0
+    assert evidence[1].inside_s == 0.0
+    before = tracker.hands_near(BOX, T0 + 1.0, T0 + 2.0)
+    assert all(e.distance > 0.3 for e in before)
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        # Diagonals that cross a third of a metre apart.
+        ([(T0, 1.0, 2.0), (T0 + 6, 7.0, 4.0)], [(T0 + 0.35, 1.0, 4.0), (T0 + 6.35, 7.0, 2.0)]),
+        # Head-on along neighbouring lines, half a metre apart.
+        ([(T0, 1.0, 2.75), (T0 + 6, 7.0, 2.75)], [(T0, 7.0, 3.25), (T0 + 6, 1.0, 3.25)]),
+        # Side by side, then apart.
+        ([(T0, 1.0, 2.7), (T0 + 3, 4.0, 2.7), (T0 + 6, 6.0, 1.0)],
+         [(T0, 1.0, 3.3), (T0 + 3, 4.0, 3.3), (T0 + 6, 6.0, 5.0)]),
+    ],
+)  # fmt: skip
+def test_people_crossing_keep_their_identities(paths: tuple[Path, Path]) -> None:
+    people = [Walker(paths[0]), Walker(paths[1], height=1.65)]
+    tracker = PeopleTracker(STORE)
+    trace = follow(tracker, render_poses(STORE, people, T0, T0 + 6.3, seed=2), people)
+    assert_one_identity_each(trace, settle=10)  # 2 s: one starts away from the entry
+    assert tracker.stats.confirmed == 2
+
+
+def test_a_person_seen_by_one_camera_or_none_for_a_while_keeps_the_track() -> None:
+    person = Walker([(T0, 1.0, 3.0), (T0 + 4, 4.0, 3.0), (T0 + 8, 4.0, 3.0), (T0 + 10, 5.5, 2.0)])
+
+    def hidden(cam: str, p: int, t: float) -> bool:
+        one_camera = T0 + 3.0 <= t < T0 + 5.0 and cam != "cam-0"
+        none = T0 + 6.0 <= t < T0 + 7.2
+        return one_camera or none
+
+    tracker = PeopleTracker(STORE)
+    msgs = render_poses(STORE, [person], T0, T0 + 10, seed=3, hidden=hidden)
+    trace = follow(tracker, msgs, [person])
+    ids = {i for i in trace[0][5:] if i is not None}
+    assert ids == {"p1"}
+    assert tracker.stats.confirmed == 1
+    during = tracker.position("p1", T0 + 4.5, within_s=0.1)
+    assert during is not None
+    assert np.hypot(*(np.array(during.xy) - person.xy(during.t))) < 0.2
+
+
+def test_false_detections_do_not_make_lasting_tracks() -> None:
+    person = Walker([(T0, 1.0, 3.0), (T0 + 8, 6.0, 3.0)])
+    tracker = PeopleTracker(STORE)
+    msgs = render_poses(STORE, [person], T0, T0 + 8, seed=4, false_rate=0.3)
+    feed(tracker, msgs, until=T0 + 8)
+    assert tracker.stats.dropped_tentative > 10  # plenty of ghosts were started ...
+    assert tracker.stats.confirmed == 1  # ... and none lasted
+    assert [s.track for s in tracker.tracks()] == ["p1"]
+
+
+# -- gates ------------------------------------------------------------------------------------
+
+
+def _through_gate(appear: float, walk: float, to: tuple[float, float]) -> Walker:
+    """Someone who appears in the entry area at ``appear``, walks in at ``walk`` to ``to``."""
+    return Walker([(appear, 0.4, 3.0), (walk, 0.4, 3.0), (walk + 3.0, *to), (T0 + 22, *to)])
+
+
+def test_scans_bind_the_people_who_walk_through_the_gate_after_them() -> None:
+    a = _through_gate(T0, T0 + 1.0, (3.0, 1.2))
+    group = [
+        _through_gate(T0 + 3.5, T0 + 4.5, (3.0, 4.8)),
+        _through_gate(T0 + 5.5, T0 + 6.5, (5.0, 4.5)),
+        _through_gate(T0 + 7.5, T0 + 8.5, (5.2, 1.5)),
+    ]
+    late = _through_gate(T0 + 11.0, T0 + 12.0, (2.0, 3.5))  # scanned before being seen
+    people = [a, *group, late]
+    scans = [
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="TA"),
+        GateMsg(gate="entry-1", t=T0 + 4.0, token="TG"),
+        GateMsg(gate="entry-1", t=T0 + 6.0, token="TG"),
+        GateMsg(gate="entry-1", t=T0 + 8.0, token="TG"),
+        GateMsg(gate="entry-1", t=T0 + 10.0, token="TC"),
+    ]
+    tracker = PeopleTracker(STORE)
+    feed(tracker, [*render_poses(STORE, people, T0, T0 + 20, seed=5), *scans], until=T0 + 20)
+    assert tracker.stats.confirmed == 5
+    tokens = [tracker.token_of(track_near(tracker, p.xy(T0 + 19.9))) for p in people]
+    assert tokens == ["TA", "TG", "TG", "TG", "TC"]
+    bindings = tracker.pop_bindings()
+    assert [(b.token, b.first) for b in bindings] == [
+        ("TA", True), ("TG", True), ("TG", False), ("TG", False), ("TC", True)
+    ]  # fmt: skip
+    assert len(set(tracker.members("TG"))) == 3
+    assert tracker.pop_bindings() == []
+
+
+def test_leaving_through_the_exit_is_reported_and_vanishing_elsewhere_is_not() -> None:
+    leaver = Walker([(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 8, 7.7, 3.0)])
+    vanisher = Walker([(T0 + 1, 0.4, 2.8), (T0 + 2, 0.4, 2.8), (T0 + 5, 4.0, 1.5)])
+    scans = [
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="TL"),
+        GateMsg(gate="entry-1", t=T0 + 1.6, token="TV"),
+    ]
+    tracker = PeopleTracker(STORE)
+    msgs = render_poses(STORE, [leaver, vanisher], T0, T0 + 9, seed=6)
+    feed(tracker, [*msgs, *scans], until=T0 + 9)
+    exits = tracker.pop_exits()
+    assert [(e.token, e.gate) for e in exits] == [("TL", "exit-1")]
+    assert exits[0].t == pytest.approx(T0 + 8, abs=0.2)
+    tracker.advance(T0 + 15)
+    assert tracker.pop_exits() == []
+    assert tracker.tracks() == []
+
+
+# -- track mode -----------------------------------------------------------------------------
+
+
+def test_track_mode_follows_external_ids_binds_and_reports_reaches_and_exits() -> None:
+    reacher = Walker(
+        [(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 4, 3.3, 4.6), (T0 + 6, 3.3, 4.6),
+         (T0 + 10, 7.7, 3.0)],
+        reaches=[(T0 + 4.5, T0 + 5.5, (3.3, 5.35, 1.1))],
+    )  # fmt: skip
+    passer = Walker([(T0 + 2, 0.4, 2.6), (T0 + 3, 0.4, 2.6), (T0 + 6, 4.5, 4.2)])
+    msgs: list[Message] = [
+        *render_tracks([reacher, passer], T0, T0 + 10.5, seed=7),
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="TR"),
+        GateMsg(gate="entry-1", t=T0 + 2.5, token="TP"),
+    ]
+    tracker = PeopleTracker(STORE)
+    feed(tracker, msgs, until=T0 + 12)
+    assert tracker.token_of("p1") == "TR"
+    assert tracker.token_of("p2") == "TP"
+    evidence = tracker.hands_near(BOX, T0 + 4.5, T0 + 5.5)
+    assert evidence[0].track == "p1"
+    assert evidence[0].distance == 0.0
+    assert evidence[0].inside_s == pytest.approx(1.0, abs=0.15)
+    assert evidence[1].track == "p2"
+    assert evidence[1].distance > 0.5
+    point = tracker.position("p1", T0 + 5.0)
+    assert point is not None
+    assert point.hands[1] is not None
+    assert np.linalg.norm(np.array(point.hands[1]) - (3.3, 5.35, 1.1)) < 0.1
+    assert [(e.track, e.token) for e in tracker.pop_exits()] == [("p1", "TR")]
+    assert [s.track for s in tracker.tracks()] == []  # the passer vanished: lost
+
+
+# -- robustness -----------------------------------------------------------------------------
+
+
+def _pose(t: float, camera: str, *kps: list[list[float]]) -> PoseMsg:
+    return PoseMsg.model_validate({"camera": camera, "t": t, "people": [{"kp": k} for k in kps]})
+
+
+def test_odd_input_is_counted_and_skipped() -> None:
+    tracker = PeopleTracker(STORE)
+    good = [[320.0, 240.0, 0.9]] * 17
+    weak = [[320.0, 240.0, 0.9]] * 3 + [[0.0, 0.0, 0.0]] * 14
+    far = [[1e6, -1e6, 0.9]] * 17
+    feed(tracker, [_pose(T0, "cam-0"), _pose(T0 + 0.01, "cam-9", good)])
+    feed(tracker, [_pose(T0 + 0.02, "cam-1", weak, far), _pose(T0 + 0.5, "cam-0", good)])
+    feed(tracker, [_pose(T0 + 0.1, "cam-0", good)])  # its window has closed
+    feed(tracker, [GateMsg(gate="nowhere", t=T0 + 0.6, token="x")])
+    feed(tracker, [GateMsg(gate="exit-1", t=T0 + 0.7, token="y")])
+    tracker.advance(T0 + 0.3)  # time going backwards changes nothing
+    tracker.advance(T0 + 100)
+    st_ = tracker.stats
+    assert (st_.empty_frames, st_.unknown_camera, st_.late_messages) == (1, 1, 1)
+    assert (st_.weak_detections, st_.unknown_gate, st_.non_entry_scans) == (1, 1, 1)
+    assert tracker.position("p1", T0) is None
+    assert tracker.token_of("nobody") is None
+    assert tracker.hands_near(BOX, T0, T0 + 100) == []
+
+
+def test_a_store_without_cameras_takes_track_messages_only() -> None:
+    store = STORE.model_copy(update={"cameras": []})
+    tracker = PeopleTracker(store)
+    feed(tracker, [_pose(T0, "cam-0", [[1.0, 1.0, 0.5]] * 17)], until=T0 + 1)
+    assert tracker.stats.unknown_camera == 1
+    feed(tracker, render_tracks([Walker([(T0 + 1, 2.0, 2.0), (T0 + 2, 3.0, 2.0)])], T0 + 1, T0 + 2))
+    assert [s.track for s in tracker.tracks()] == ["p1"]
+
+
+keypoint = st.tuples(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4), st.sampled_from([0.0, 0.3, 0.9]))
+frames = st.lists(
+    st.tuples(
+        st.floats(0.0, 0.3),
+        st.sampled_from(["cam-0", "cam-1", "cam-2", "cam-3", "cam-x"]),
+        st.lists(st.lists(keypoint, min_size=17, max_size=17), max_size=3),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames)
+def test_arbitrary_pose_streams_never_crash_or_make_nan(
+    raw: list[tuple[float, str, list[list[tuple[float, float, float]]]]],
+) -> None:
+    tracker = PeopleTracker(STORE)
+    t = T0
+    for gap, cam, people in raw:
+        t += gap
+        tracker.feed_pose(_pose(t, cam, *[[list(k) for k in p] for p in people]))
+    tracker.advance(t + 1.0)
+    for s in tracker.tracks():
+        assert np.isfinite(s.xy).all()
+        assert np.isfinite(s.velocity).all()
+
+
+def test_same_messages_same_result() -> None:
+    people = [
+        Walker([(T0, 1.0, 2.0), (T0 + 4, 5.0, 4.0)]),
+        Walker([(T0, 1.0, 4.0), (T0 + 4, 5.0, 1.0)]),
+    ]
+    msgs = render_poses(STORE, people, T0, T0 + 4, seed=8, false_rate=0.1)
+    a, b = PeopleTracker(STORE), PeopleTracker(STORE)
+    feed(a, msgs, until=T0 + 4)
+    feed(b, msgs, until=T0 + 4)
+    assert a.tracks() == b.tracks()
+    assert a.position("p1", T0 + 2) == b.position("p1", T0 + 2)
+
+
+# -- end to end with the simulator's cameras -----------------------------------------------
+
+
+def test_follows_a_person_rendered_by_the_simulated_cameras() -> None:
+    vision = pytest.importorskip("walkout.sim.vision")
+    from walkout.sim.body import hanging_hands
+    from walkout.sim.timeline import PersonTrack
+
+    t = T0 + np.arange(0.0, 8.0, 0.1)
+    xy = np.stack([np.interp(t, [T0, T0 + 8], [0.5, 6.5]), np.full(len(t), 3.0)], axis=-1)
+    heading = np.zeros(len(t))
+    hands = hanging_hands(xy, heading, 1.75)
+    person = PersonTrack(0, "T", 1.75, t, xy, heading, hands)
+    renderer = vision.VisionRenderer(STORE, [person], mode="pose", seed=1)
+    chunk = renderer.render(T0, T0 + 8.0)
+    msgs = [parse_message(line) for line in chunk.lines]
+    assert all(isinstance(m, PoseMsg) for m in msgs)
+    tracker = PeopleTracker(STORE)
+    errors = []
+    for m in msgs:
+        assert isinstance(m, PoseMsg)
+        tracker.feed_pose(m)
+    tracker.advance(T0 + 8.0)
+    assert tracker.stats.confirmed == 1
+    for k in range(10, len(t) - 2):
+        point = tracker.position("p1", float(t[k]), within_s=0.06)
+        assert point is not None
+        assert np.hypot(*(np.array(point.xy) - xy[k])) < 0.25
+        for hand, true in zip(point.hands, hands[k], strict=True):
+            if hand is not None:
+                errors.append(np.linalg.norm(np.array(hand) - true))
+    assert np.median(errors) < 0.1

@@ -1,0 +1,108 @@
+"""Batched camera rays and ray triangulation of the people tracker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from people_scene import make_store
+from walkout.domain.geometry import pixel_rays, project
+from walkout.engine.people import box_distance
+from walkout.engine.triangulate import CameraBank, ray_distances, triangulate
+
+STORE = make_store()
+BANK = CameraBank(STORE.cameras)
+
+
+def test_bank_rays_match_pixel_rays_within_a_hundredth_of_a_pixel() -> None:
+    rng = np.random.default_rng(0)
+    for i, cam in enumerate(STORE.cameras):
+        uv = rng.uniform((0, 0), (cam.width, cam.height), (200, 17, 2))
+        centre, want = pixel_rays(cam, uv)
+        got = BANK.rays(np.full(200, i), uv)
+        angle = np.arccos(np.clip((want * got).sum(-1), -1.0, 1.0))
+        assert angle.max() * cam.K[0][0] < 0.01
+        np.testing.assert_allclose(BANK.centres[i], centre, atol=1e-9)
+
+
+def test_bank_handles_mixed_cameras_and_pixels_beyond_the_image() -> None:
+    cam = np.array([1, 0, 3])
+    uv = np.array([[[-5.0, -5.0]], [[700.0, 500.0]], [[320.0, 240.0]]])
+    got = BANK.rays(cam, uv)
+    for row, c in enumerate(cam):
+        _, want = pixel_rays(STORE.cameras[c], uv[row])
+        assert np.degrees(np.arccos(min(1.0, float(want[0] @ got[row, 0])))) < 0.05
+
+
+def _views(point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact rays from every camera of the store to one point: origins, dirs ``(C, 1, 3)``."""
+    dirs = point - BANK.centres
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    return BANK.centres[:, None, :], dirs[:, None, :]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(0.5, 7.5), st.floats(0.5, 5.5), st.floats(0.0, 2.0), st.floats(-1.0, 1.0)
+)  # fmt: skip
+def test_triangulation_of_exact_rays_is_exact(x: float, y: float, z: float, off: float) -> None:
+    point = np.array([x, y, z])
+    origins, dirs = _views(point)
+    prior = (point + off)[None, None, :]
+    group = np.zeros(4, np.intp)
+    exact, views = triangulate(origins, dirs, np.ones((4, 1)), group, prior, reg=(1e-9,) * 3)
+    assert np.linalg.norm(exact[0, 0] - point) < 1e-6
+    assert views[0, 0] == 4
+    pulled, _ = triangulate(origins, dirs, np.ones((4, 1)), group, prior)  # default pull
+    assert np.linalg.norm(pulled[0, 0] - point) < 0.02 * abs(off) + 1e-9
+
+
+def test_an_outlier_ray_is_dropped_and_groups_stay_apart() -> None:
+    a, b = np.array([2.0, 3.0, 1.0]), np.array([5.0, 2.0, 1.4])
+    oa, da = _views(a)
+    ob, db = _views(b)
+    da[2, 0] = (b - oa[2, 0]) / np.linalg.norm(b - oa[2, 0])  # camera 2 confuses a with b
+    origins = np.concatenate([oa, ob])
+    dirs = np.concatenate([da, db])
+    group = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    prior = np.array([[[2.2, 3.1, 1.0]], [[5.0, 2.2, 1.3]]])
+    got, views = triangulate(origins, dirs, np.ones((8, 1)), group, prior)
+    assert np.linalg.norm(got[0, 0] - a) < 1e-2
+    assert np.linalg.norm(got[1, 0] - b) < 1e-2
+    assert views[:, 0].tolist() == [3, 4]
+
+
+def test_a_single_ray_lands_where_it_crosses_the_height_of_the_prior() -> None:
+    point = np.array([4.0, 3.0, 1.0])
+    origins, dirs = _views(point)
+    prior = np.array([[[4.4, 2.7, 1.0]]])  # right height, wrong place
+    got, views = triangulate(origins[:1], dirs[:1], np.ones((1, 1)), np.zeros(1, np.intp), prior)
+    assert views[0, 0] == 1
+    assert ray_distances(got[0, 0], origins[0, 0], dirs[0, 0]) < 1e-3
+    assert np.linalg.norm(got[0, 0] - point) < 0.02
+
+
+def test_projected_keypoints_triangulate_through_the_bank() -> None:
+    point = np.array([[3.0, 2.5, 1.2]])
+    rows = []
+    for cam in STORE.cameras:
+        uv, visible = project(cam, point)
+        assert visible.all()
+        rows.append(uv)
+    dirs = BANK.rays(np.arange(4), np.stack(rows))
+    got, _ = triangulate(
+        BANK.centres[:, None, :], dirs, np.ones((4, 1)), np.zeros(4, np.intp), point[None]
+    )
+    assert np.linalg.norm(got[0, 0] - point[0]) < 1e-3
+
+
+@given(st.lists(st.floats(-3.0, 3.0), min_size=3, max_size=3))
+def test_box_distance_is_the_distance_to_the_nearest_point_of_the_box(p: list[float]) -> None:
+    box = ((0.0, -1.0, 0.5), (1.0, 1.0, 1.5))
+    point = np.array(p)
+    nearest = np.clip(point, box[0], box[1])
+    assert float(box_distance(point, box)) == pytest.approx(np.linalg.norm(point - nearest))
+    if (nearest == point).all():
+        assert float(box_distance(point, box)) == 0.0

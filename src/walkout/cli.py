@@ -12,10 +12,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from walkout.bench import in_fresh_process, run_replay, run_simulate
 from walkout.domain.truth import Receipts, Truth
 from walkout.importers.aifi import AifiFormatError, import_aifi
 from walkout.plot import PlotError, plot_floor, plot_weight
 from walkout.recording import RunFileError, find_recording, read_json, read_people
+from walkout.replay import ReplayResult, replay
 from walkout.scoring import Score, score
 from walkout.sim.run import VisionMode, simulate
 from walkout.sim.scenarios import SCENARIOS, get_scenario
@@ -78,8 +80,9 @@ def print_score(result: Score, limit: int = 20) -> None:
         missing = ", ".join(f"{n}×{sku}" for sku, n in err.missing.items()) or "-"
         extra = ", ".join(f"{n}×{sku}" for sku, n in err.extra.items()) or "-"
         note = "" if err.has_receipt else " (no receipt)"
-        console.print(f"  wrong {err.token}{note}: missing {missing}; extra {extra}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"  wrong {err.token}{note}: missing {missing}; extra {extra}", highlight=False
+        )
     if len(result.errors) > limit:
         console.print(f"  … and {len(result.errors) - limit} more wrong sessions")
 
@@ -99,11 +102,15 @@ def score_cmd(
         doc = {
             **result.summary(),
             "wrong": [
-                {"token": e.token, "missing": e.missing, "extra": e.extra,
-                 "has_receipt": e.has_receipt}
+                {
+                    "token": e.token,
+                    "missing": e.missing,
+                    "extra": e.extra,
+                    "has_receipt": e.has_receipt,
+                }
                 for e in result.errors
             ],
-        }  # fmt: skip
+        }
         typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     else:
         print_score(result)
@@ -117,10 +124,12 @@ def plot_weight_cmd(
     run: RunDir,
     plate: Annotated[str, typer.Option(help="The plate id to draw.")],
     out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("weight.png"),
-    t0: Annotated[float | None, typer.Option(help="Start time (default: 5 s before "
-                                             "the plate's first true event).")] = None,
+    t0: Annotated[
+        float | None,
+        typer.Option(help="Start time (default: 5 s before the plate's first true event)."),
+    ] = None,
     t1: Annotated[float | None, typer.Option(help="End time (default: 10 s after it).")] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Draw a plate's weight trace with the true events marked."""
     try:
         recording = find_recording(run)
@@ -132,14 +141,14 @@ def plot_weight_cmd(
 
 @plot_app.command("floor")
 def plot_floor_cmd(
-    run: Annotated[Path | None, typer.Option("--run", help="A run directory (for people).")]
-    = None,
-    store: Annotated[Path | None, typer.Option(help="A store file (default: the run's).")]
-    = None,
-    at: Annotated[float | None, typer.Option(help="Time to show people at (default: "
-                                             "the busiest moment of the run).")] = None,
+    run: Annotated[Path | None, typer.Option("--run", help="A run directory (for people).")] = None,
+    store: Annotated[Path | None, typer.Option(help="A store file (default: the run's).")] = None,
+    at: Annotated[
+        float | None,
+        typer.Option(help="Time to show people at (default: the busiest moment of the run)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("floor.png"),
-) -> None:  # fmt: skip
+) -> None:
     """Draw the floor plan with fixtures, cameras and the people at a moment."""
     if store is None and run is None:
         raise fail("give --store or --run")
@@ -230,16 +239,28 @@ def simulate_cmd(
     if shoppers is not None and shoppers < 0:
         raise fail(f"--shoppers must be >= 0, got {shoppers}")
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(),
-        TaskProgressColumn(), TimeElapsedColumn(), console=err_console, transient=True,
-    ) as bar:  # fmt: skip
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("simulating", total=None)
 
         def on_progress(done: float, total: float) -> None:
             bar.update(task, description="rendering sensors", completed=done, total=total)
 
-        summary = simulate(the_store, preset, seed, out, minutes=minutes, shoppers=shoppers,
-                           vision=vision, progress=on_progress)  # fmt: skip
+        summary = simulate(
+            the_store,
+            preset,
+            seed,
+            out,
+            minutes=minutes,
+            shoppers=shoppers,
+            vision=vision,
+            progress=on_progress,
+        )
     console.print(
         f"wrote {out}: {summary.people} people, {summary.sessions} sessions, "
         f"{summary.events} true events, {summary.lines:,} messages over "
@@ -247,6 +268,142 @@ def simulate_cmd(
         f"({summary.realtime_ratio:.1f}x real time)",
         highlight=False,
     )
+
+
+def print_replay(result: ReplayResult) -> None:
+    st = result.stats
+    console.print(
+        f"replayed {result.lines:,} lines ({result.stream_s / 60:.1f} stream minutes) in "
+        f"{result.wall_s:.1f} s: {result.realtime_ratio:.1f}x real time; "
+        f"{len(result.receipts.receipts)} receipts, review rate {result.review_rate:.1%}; "
+        f"rejected {st.rejected}, late {st.late}, shelf events {st.shelf_events} "
+        f"(unattributed {st.unattributed}, unexplained {st.unexplained})",
+        highlight=False,
+    )
+    lat = result.cart_latency
+    console.print(
+        f"cart latency after the lift ends: p50 {lat.p50:.2f} s, p95 {lat.p95:.2f} s "
+        f"({lat.count} items)",
+        highlight=False,
+    )
+    if result.receipt_latency is not None and result.receipt_latency.count:
+        rl = result.receipt_latency
+        console.print(
+            f"receipt latency after leaving: p50 {rl.p50:.2f} s, p95 {rl.p95:.2f} s",
+            highlight=False,
+        )
+    if result.score is not None:
+        print_score(result.score)
+
+
+@app.command("replay")
+def replay_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory: store.json + recording.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write receipts.json and evidence.jsonl.")
+    ] = None,
+) -> None:
+    """Replay a recording through the engine; score it when truth.json is beside it."""
+    try:
+        result = replay(run_dir, out)
+    except (StoreFileError, FileNotFoundError, RunFileError) as exc:
+        raise fail(str(exc)) from None
+    print_replay(result)
+    console.print(f"wrote {result.out['receipts']} and {result.out['evidence']}", highlight=False)
+
+
+@app.command("bench")
+def bench_cmd(
+    store: Annotated[Path, typer.Option(help="The store to benchmark on.")] = Path(
+        "examples/stores/grocery.json"
+    ),
+    scenario: Annotated[str, typer.Option(help="Scenario preset.")] = "busy",
+    minutes: Annotated[float, typer.Option(help="Minutes of store time.")] = 60.0,
+    vision: Annotated[VisionMode, typer.Option(help="pose or track.")] = "pose",
+    seed: Annotated[int, typer.Option(help="Seed of the benchmark run.")] = 2026,
+    out: Annotated[Path, typer.Option(help="Where the benchmark run is written.")] = Path(
+        "bench-out"
+    ),
+    phase: Annotated[
+        str, typer.Option(help="simulate, replay (of an existing run in --out) or both.")
+    ] = "both",
+) -> None:
+    """Measure the simulator and the engine on a store's hour: x real time and peak memory."""
+    if phase not in ("simulate", "replay", "both"):
+        raise fail(f"--phase must be simulate, replay or both, not {phase!r}")
+    try:
+        load_store(store)
+        get_scenario(scenario)
+    except (StoreFileError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    results = []
+    if phase in ("simulate", "both"):
+        with console.status(f"simulating {minutes:g} min of {scenario} on {store.name}…"):
+            results.append(
+                in_fresh_process(run_simulate, store, scenario, seed, out, minutes, vision)
+            )
+    if phase in ("replay", "both"):
+        with console.status(f"replaying {out} through the engine…"):
+            results.append(in_fresh_process(run_replay, out))
+    table = Table(title=f"walkout bench: {store.name}, {scenario}, {minutes:g} min, {vision}")
+    for column in ("phase", "stream min", "wall s", "cpu s", "x real time", "peak MB", "lines"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(
+            r.name,
+            f"{r.stream_s / 60:.1f}",
+            f"{r.wall_s:.1f}",
+            f"{r.cpu_s:.1f}",
+            f"{r.ratio:.2f}",
+            f"{r.peak_mb:.0f}",
+            f"{r.lines:,}",
+        )
+    console.print(table)
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option(help="The demo's run directory.")] = Path("demo-out"),
+    store: Annotated[Path, typer.Option(help="The store to run.")] = Path(
+        "examples/stores/corner.json"
+    ),
+    scenario: Annotated[str, typer.Option(help="Scenario preset.")] = "busy",
+    minutes: Annotated[float, typer.Option(help="Minutes of arrivals.")] = 5.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """A whole simulated store: shoppers, sensors, the engine's receipts and their scores."""
+    console.rule(f"walkout demo: {scenario} store, {minutes:g} minutes of shoppers")
+    simulate_cmd(
+        store=store,
+        out=out,
+        scenario=scenario,
+        seed=seed,
+        minutes=minutes,
+        shoppers=None,
+        vision="pose",
+    )
+    truth = read_json(out / "truth.json", Truth)
+    plot_floor_cmd(run=out, store=None, at=None, out=out / "floor.png")
+    picks = [e for e in truth.events if e.kind == "pick"]
+    if picks:
+        plot_weight_cmd(run=out, plate=picks[0].plate, out=out / "weight.png", t0=None, t1=None)
+    console.rule("the engine replays the recording")
+    replay_cmd(run_dir=out, out=None)
+    result = read_json(out / "receipts.json", Receipts)
+    table = Table(title="receipts (first 10) next to the truth")
+    for column in ("token", "receipt", "total", "truth", "ok"):
+        table.add_column(column)
+    true_items = {s.token: s.items for s in truth.sessions}
+    for receipt in result.receipts[:10]:
+        expected = {k: v for k, v in true_items.get(receipt.token, {}).items() if v}
+        table.add_row(
+            receipt.token,
+            ", ".join(f"{n}×{sku}" for sku, n in receipt.items.items()) or "-",
+            f"{receipt.total / 100:.2f}",
+            ", ".join(f"{n}×{sku}" for sku, n in expected.items()) or "-",
+            "✓" if receipt.items == expected else "✗",
+        )
+    console.print(table)
 
 
 def main() -> None:

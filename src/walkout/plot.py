@@ -19,8 +19,13 @@ from walkout.domain.truth import Truth
 from walkout.recording import iter_lines
 from walkout.sim.timeline import PersonTrack
 
-EVENT_COLOURS = {"pick": "tab:red", "put": "tab:green", "misplace": "tab:orange",
-                 "handoff": "tab:purple", "restock": "tab:blue"}  # fmt: skip
+EVENT_COLOURS = {
+    "pick": "tab:red",
+    "put": "tab:green",
+    "misplace": "tab:orange",
+    "handoff": "tab:purple",
+    "restock": "tab:blue",
+}
 
 
 class PlotError(ValueError):
@@ -52,9 +57,13 @@ def weight_trace(
 
 
 def plot_weight(
-    recording: Path, truth: Truth, plate: str, out: Path,
-    t0: float | None = None, t1: float | None = None,
-) -> Path:  # fmt: skip
+    recording: Path,
+    truth: Truth,
+    plate: str,
+    out: Path,
+    t0: float | None = None,
+    t1: float | None = None,
+) -> Path:
     """Draw a plate's weight trace with its true events marked; defaults to the first event."""
     events = [e for e in truth.events if e.plate == plate]
     restocks = [r for r in truth.restocks if r.plate == plate]
@@ -92,19 +101,22 @@ def plot_weight(
     return out
 
 
-def plot_floor(store: Store, out: Path, people: list[PersonTrack] | None = None,
-               at: float | None = None) -> Path:  # fmt: skip
+def plot_floor(
+    store: Store, out: Path, people: list[PersonTrack] | None = None, at: float | None = None
+) -> Path:
     """Draw the floor plan: fixtures, plates, gates, cameras, and the people at time ``at``."""
     floor = np.asarray(store.floor)
     width = float(floor[:, 0].max() - floor[:, 0].min())
     height = float(floor[:, 1].max() - floor[:, 1].min())
     scale = 10.0 / max(width, height)
-    fig, ax = plt.subplots(figsize=(max(4.0, width * scale) + 1, max(3.0, height * scale) + 1),
-                           dpi=120)  # fmt: skip
+    fig, ax = plt.subplots(
+        figsize=(max(4.0, width * scale) + 1, max(3.0, height * scale) + 1), dpi=120
+    )
     ax.add_patch(PolygonPatch(floor, closed=True, fc="#f7f7f2", ec="black", lw=1.5))
     for fx in store.fixtures:
-        ax.add_patch(PolygonPatch(np.asarray(fx.footprint), closed=True, fc="#c9c2b0",
-                                  ec="#6b6455", lw=0.8))  # fmt: skip
+        ax.add_patch(
+            PolygonPatch(np.asarray(fx.footprint), closed=True, fc="#c9c2b0", ec="#6b6455", lw=0.8)
+        )
     for plate in store.plates:
         (x0, y0, _), (x1, y1, _) = plate.box
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fc="none", ec="#8a7f66", lw=0.3))
@@ -117,8 +129,15 @@ def plot_floor(store: Store, out: Path, people: list[PersonTrack] | None = None,
         c = cam.centre
         axis = np.asarray(cam.R)[2]  # optical axis in world coordinates
         ax.plot(c[0], c[1], marker="^", color="tab:blue", ms=6)
-        ax.arrow(c[0], c[1], 0.8 * axis[0], 0.8 * axis[1], width=0.02, color="tab:blue",
-                 length_includes_head=True)  # fmt: skip
+        ax.arrow(
+            c[0],
+            c[1],
+            0.8 * axis[0],
+            0.8 * axis[1],
+            width=0.02,
+            color="tab:blue",
+            length_includes_head=True,
+        )
     if people is not None and at is not None:
         for person in people:
             i = person.index_at(at)

@@ -85,14 +85,22 @@ def find_recording(directory: Path) -> Path:
     raise FileNotFoundError(f"no {' or '.join(RECORDING_NAMES)} in {directory}")
 
 
-def iter_lines(path: Path) -> Iterator[bytes]:
-    """The raw lines of a recording, without line endings (blank lines skipped)."""
+def iter_lines(path: Path, block: int = 1 << 20) -> Iterator[bytes]:
+    """The raw lines of a recording, without line endings (blank lines skipped).
+
+    Reads in large blocks: far faster than line-by-line reads through gzip.
+    """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
-        for line in fh:
-            line = line.rstrip(b"\r\n")
-            if line.strip():
-                yield line
+        rest = b""
+        while chunk := fh.read(block):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if line.strip():
+                    yield line.rstrip(b"\r")
+        if rest.strip():
+            yield rest.rstrip(b"\r")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class EngineConfig:
 
     #: Messages are held this long (stream time) so that slightly late ones are put in order.
     reorder_window_s: float = 0.2
+    #: A message this far ahead of the stream is a clock fault and is rejected, unless
+    #: ``resync_messages`` in a row agree on the jump (a real gap, such as a restart).
+    max_jump_s: float = 300.0
+    resync_messages: int = 50
     #: A receipt line below this confidence flags the visit for staff review.
     review_threshold: float = 0.8
     #: Hands are looked for this long before a change starts and after it ends.
@@ -83,6 +87,7 @@ class EngineStats:
     messages: int = 0
     rejected: int = 0
     late: int = 0
+    time_jumps: int = 0
     unknown_camera: int = 0
     shelf_events: int = 0
     unattributed: int = 0
@@ -150,6 +155,7 @@ class Engine:
         self._boxes = {p.id: np.asarray(p.box, dtype=float) for p in store.plates}
         self._heap: list[tuple[float, int, Message]] = []
         self._seq = itertools.count()
+        self._jumped = 0  # consecutive messages far ahead of the stream
         self._first = math.inf  # oldest message time seen
         self._latest = -math.inf  # newest message time seen
         self._done = -math.inf  # time up to which messages were processed
@@ -179,6 +185,12 @@ class Engine:
         if msg.t < self._done:
             self.stats.late += 1
             return []
+        if msg.t > self._latest + self.config.max_jump_s and math.isfinite(self._latest):
+            self._jumped += 1
+            if self._jumped < self.config.resync_messages:
+                self.stats.time_jumps += 1
+                return []
+        self._jumped = 0
         heapq.heappush(self._heap, (msg.t, next(self._seq), msg))
         if msg.t > self._latest:
             self._latest = msg.t

@@ -1,0 +1,134 @@
+"""Replay a recording through the engine: receipts, evidence, scores and latencies."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from walkout.domain.events import CART_EVENT_ADAPTER, CartEvent, ItemAdded
+from walkout.domain.truth import Receipts, Truth
+from walkout.engine.core import Engine, EngineConfig, EngineStats
+from walkout.recording import find_recording, iter_lines, read_json, read_people, write_json
+from walkout.scoring import Score, score
+from walkout.storefile import load_store
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Stream-time delays, in seconds, at the median and the 95th percentile."""
+
+    count: int
+    p50: float
+    p95: float
+
+    @staticmethod
+    def of(values: list[float]) -> Latency:
+        if not values:
+            return Latency(0, float("nan"), float("nan"))
+        arr = np.asarray(values)
+        return Latency(len(values), float(np.median(arr)), float(np.percentile(arr, 95)))
+
+
+@dataclass
+class ReplayResult:
+    receipts: Receipts
+    stats: EngineStats
+    lines: int
+    stream_s: float
+    wall_s: float
+    cart_latency: Latency
+    receipt_latency: Latency | None = None
+    score: Score | None = None
+    peak_mb: float | None = None
+    out: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def realtime_ratio(self) -> float:
+        return self.stream_s / self.wall_s if self.wall_s > 0 else float("inf")
+
+    @property
+    def review_rate(self) -> float:
+        n = len(self.receipts.receipts)
+        return sum(1 for r in self.receipts.receipts if r.flagged) / n if n else 0.0
+
+
+def receipt_latencies(receipts: Receipts, run_dir: Path) -> Latency | None:
+    """Delay from each person's last true position (leaving) to their visit's receipt."""
+    people_file = run_dir / "people.npz"
+    if not people_file.is_file():
+        return None
+    last_exit: dict[str, float] = {}
+    for person in read_people(people_file):
+        last_exit[person.token] = max(last_exit.get(person.token, 0.0), person.t_exit)
+    delays = [
+        r.closed_at - last_exit[r.token]
+        for r in receipts.receipts
+        if r.closed_at is not None and r.token in last_exit
+    ]
+    return Latency.of(delays)
+
+
+ProgressFn = Callable[[int], None]
+
+
+def replay(
+    run_dir: Path,
+    out: Path | None = None,
+    config: EngineConfig | None = None,
+    progress: ProgressFn | None = None,
+    measure_memory: bool = False,
+) -> ReplayResult:
+    """Replay ``run_dir``'s recording; write receipts.json and evidence.jsonl into ``out``
+    (default: ``run_dir``) and score them when ``truth.json`` is there."""
+    store = load_store(run_dir / "store.json")
+    recording = find_recording(run_dir)
+    out = out or run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    engine = Engine(store, config)
+    events: list[CartEvent] = []
+    if measure_memory:
+        tracemalloc.start()
+    started = time.perf_counter()
+    n = 0
+    feed = engine.feed_line
+    for line in iter_lines(recording):
+        produced = feed(line)
+        if produced:
+            events += produced
+        n += 1
+        if progress is not None and n % 100_000 == 0:
+            progress(n)
+    events += engine.finish()
+    wall = time.perf_counter() - started
+    peak = None
+    if measure_memory:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    receipts = engine.receipts()
+    write_json(out / "receipts.json", receipts)
+    with (out / "evidence.jsonl").open("wb") as fh:
+        for event in events:
+            fh.write(CART_EVENT_ADAPTER.dump_json(event) + b"\n")
+    with (out / "engine-stats.json").open("wb") as fh:
+        fh.write(orjson.dumps(engine.stats.__dict__, option=orjson.OPT_INDENT_2) + b"\n")
+    cart = [e.t - e.evidence.t_end for e in events if isinstance(e, ItemAdded)]
+    result = ReplayResult(
+        receipts=receipts,
+        stats=engine.stats,
+        lines=n,
+        stream_s=engine.stream_seconds,
+        wall_s=wall,
+        cart_latency=Latency.of(cart),
+        receipt_latency=receipt_latencies(receipts, run_dir),
+        peak_mb=peak,
+        out={"receipts": out / "receipts.json", "evidence": out / "evidence.jsonl"},
+    )
+    if (run_dir / "truth.json").is_file():
+        result.score = score(read_json(run_dir / "truth.json", Truth), receipts)
+    return result

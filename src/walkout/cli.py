@@ -305,7 +305,10 @@ def replay_cmd(
 ) -> None:
     """Replay a recording through the engine; score it when truth.json is beside it."""
     try:
-        result = replay(run_dir, out)
+        with err_console.status("replaying…") as status:
+            result = replay(
+                run_dir, out, progress=lambda n: status.update(f"replaying: {n:,} lines")
+            )
     except (StoreFileError, FileNotFoundError, RunFileError) as exc:
         raise fail(str(exc)) from None
     print_replay(result)

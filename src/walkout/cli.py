@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import orjson
 import typer
@@ -35,6 +35,8 @@ store_app = typer.Typer(help="Work with store files.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 import_app = typer.Typer(help="Convert other recordings into walkout runs.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+service_app = typer.Typer(help="Administer the store service.", no_args_is_help=True)
+app.add_typer(service_app, name="service")
 plot_app = typer.Typer(help="Draw pictures of a run to PNG.", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
 
@@ -407,6 +409,40 @@ def demo_cmd(
             "✓" if receipt.items == expected else "✗",
         )
     console.print(table)
+
+
+@app.command("serve")
+def serve_cmd(
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the store's API (OpenAPI at /openapi.json), on embedded defaults or as configured
+    by WALKOUT_* settings (e.g. WALKOUT_DB_URL for PostgreSQL)."""
+    from walkout.service.app import cli_serve
+
+    cli_serve(port=port, host=host)
+
+
+@service_app.command("add-account")
+def add_account_cmd(
+    email: Annotated[str, typer.Option(help="The person's e-mail address.")],
+    role: Annotated[str, typer.Option(help="shopper, staff or manager.")] = "manager",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create an account (the store's first manager is made this way)."""
+    from walkout.service.accounts.schemas import PersonRole
+    from walkout.service.app import cli_add_account
+    from walkout.service.models import Role
+
+    if role not in ("shopper", "staff", "manager"):
+        raise fail(f"--role must be shopper, staff or manager, not {role!r}")
+    try:
+        account = cli_add_account(email, password, cast(PersonRole, Role(role)))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"created {role} account {account} for {email}", highlight=False)
 
 
 def main() -> None:

@@ -1,0 +1,139 @@
+"""The store service's web app: ``create_app`` and ``cli_serve``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from walkout.service.accounts import service as accounts_service
+from walkout.service.accounts.endpoints import router as accounts_router
+from walkout.service.accounts.schemas import PersonRole
+from walkout.service.auth import PUBLIC
+from walkout.service.db import make_engine, make_sessionmaker, ping, upgrade_head
+from walkout.service.deps import Clock, DbSession, Services, system_clock
+from walkout.service.entry.endpoints import router as entry_router
+from walkout.service.entry.token import EntryTokenSigner
+from walkout.service.errors import DomainError
+from walkout.service.security import BearerTokens, Passwords
+from walkout.service.settings import Settings, ensure_secret_key
+from walkout.service.visits.endpoints import router as visits_router
+
+_HTTP_CODES = {401: "not_authenticated", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _error(
+    status: int, detail: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return _error(exc.status, exc.detail, exc.code, exc.headers)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return _error(422, problems or "invalid request", "invalid_request")
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    return _error(exc.status_code, str(exc.detail), code, exc.headers)
+
+
+def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    return _error(409, "a concurrent request changed the same data: retry", "conflict")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+def build_services(
+    settings: Settings, bind: Engine | Connection, clock: Clock = system_clock
+) -> Services:
+    """The service's parts over the database ``bind``."""
+    secret = ensure_secret_key(settings)
+    return Services(
+        settings=settings,
+        sessions=make_sessionmaker(bind),
+        clock=clock,
+        passwords=Passwords.from_settings(settings),
+        bearer=BearerTokens.from_secret(secret),
+        entry_signer=EntryTokenSigner.from_secret(secret),
+    )
+
+
+def create_app(
+    settings: Settings, clock: Clock = system_clock, *, bind: Engine | Connection | None = None
+) -> FastAPI:
+    """The store service over the database in ``settings``, which must be migrated already.
+
+    ``bind``, when given, is used instead of an engine of the app's own (and left open).
+    """
+    owned: Engine | None = None
+    if bind is None:
+        bind = owned = make_engine(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned is not None:
+            owned.dispose()
+
+    app = FastAPI(
+        title="walkout store service",
+        version="0.1.0",
+        summary="Accounts, entry QR tokens and gate admission of a walk-out store.",
+        lifespan=lifespan,
+    )
+    app.state.services = build_services(settings, bind, clock)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.include_router(accounts_router)
+    app.include_router(entry_router)
+    app.include_router(visits_router)
+
+    @app.get("/health", dependencies=[PUBLIC], tags=["service"], summary="Liveness and database")
+    def health(session: DbSession) -> Health:
+        ping(session)
+        return Health(status="ok")
+
+    return app
+
+
+def cli_serve(port: int = 8000, host: str = "127.0.0.1") -> None:
+    """``walkout serve``: migrate the database to the latest schema, then serve HTTP."""
+    import uvicorn
+
+    settings = Settings()
+    upgrade_head(settings)
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+def cli_add_account(email: str, password: str, role: PersonRole) -> int:
+    """``walkout service add-account``: create a person's account (the first manager); its id."""
+    settings = Settings()
+    upgrade_head(settings)
+    engine = make_engine(settings.db_url)
+    try:
+        services = build_services(settings, engine)
+        with services.sessions.begin() as session:
+            account = accounts_service.create_person(session, services, email, password, role)
+            return account.id
+    finally:
+        engine.dispose()

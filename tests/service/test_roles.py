@@ -1,0 +1,85 @@
+"""Every endpoint declares who may call it; the whole matrix is walked over HTTP."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from walkout.service.auth import PublicAccess, RoleGuard
+from walkout.service.models import Role
+
+from .helpers import Store
+
+S, T, M, D = Role.SHOPPER, Role.STAFF, Role.MANAGER, Role.DEVICE
+PUBLIC = None
+#: (method, path) -> the roles allowed, or PUBLIC. A new endpoint must be added here.
+MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
+    ("GET", "/health"): PUBLIC,
+    ("POST", "/auth/sign-up"): PUBLIC,
+    ("POST", "/auth/sign-in"): PUBLIC,
+    ("POST", "/auth/sign-out"): frozenset({S, T, M}),
+    ("GET", "/me"): frozenset({S, T, M, D}),
+    ("POST", "/devices"): frozenset({M}),
+    ("PATCH", "/accounts/{account_id}"): frozenset({M}),
+    ("GET", "/entry/token"): frozenset({S, T, M}),
+    ("GET", "/entry/qr.svg"): frozenset({S, T, M}),
+    ("POST", "/gates/{gate}/scan"): frozenset({D}),
+    ("GET", "/visits/current"): frozenset({S, T, M}),
+}
+
+
+def _guards(dependant: Dependant) -> list[RoleGuard | PublicAccess]:
+    found = [dependant.call] if isinstance(dependant.call, RoleGuard | PublicAccess) else []
+    for sub in dependant.dependencies:
+        found += _guards(sub)
+    return found
+
+
+def declared(route: APIRoute) -> frozenset[Role] | None:
+    guards = set(_guards(route.dependant))
+    assert len(guards) == 1, f"{route.path} must declare exactly one role guard: {guards}"
+    (guard,) = guards
+    return guard.roles if isinstance(guard, RoleGuard) else PUBLIC
+
+
+def api_routes(store: Store) -> list[tuple[str, str, APIRoute]]:
+    """(method, path, route) of every endpoint, included routers' too."""
+    app = store.client.app
+    assert isinstance(app, FastAPI)
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path is not None:
+            found += [(method, context.path, route) for method in sorted(route.methods or ())]
+    return found
+
+
+def test_every_endpoint_declares_the_role_in_the_matrix(store: Store) -> None:
+    assert {(m, p): declared(r) for m, p, r in api_routes(store)} == MATRIX
+    spec = store.client.get("/openapi.json").json()
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert documented == set(MATRIX)
+
+
+def test_the_matrix_holds_over_http(store: Store) -> None:
+    outcomes = []
+    for method, template, _ in api_routes(store):
+        allowed = MATRIX[(method, template)]
+        path = template.format(account_id=10**9, gate="entry-1")
+        for role in [None, *Role]:
+            headers = {} if role is None else store.caller(role).headers
+            r = store.client.request(method, path, json={}, headers=headers)
+            json_body = r.content and r.headers["content-type"] == "application/json"
+            code = r.json().get("code") if json_body else None
+            if allowed is PUBLIC or (role is not None and role in allowed):
+                expected = "allowed"
+            elif role is None:
+                expected = "not_authenticated"
+            else:
+                expected = "forbidden"
+            got = code if code in ("not_authenticated", "forbidden") else "allowed"
+            outcomes.append((method, template, role, expected, got))
+    wrong = [o for o in outcomes if o[3] != o[4]]
+    assert wrong == []
+    assert len(outcomes) == len(MATRIX) * (len(Role) + 1)

@@ -395,17 +395,22 @@ def demo_cmd(
     console.rule("the engine replays the recording")
     replay_cmd(run_dir=out, out=None)
     result = read_json(out / "receipts.json", Receipts)
-    table = Table(title="receipts (first 10) next to the truth")
-    for column in ("token", "receipt", "total", "truth", "ok"):
+    names = {p.sku: p.name for p in load_store(out / "store.json").products}
+
+    def basket(items: dict[str, int]) -> str:
+        return "\n".join(f"{n}× {names.get(sku, sku)}" for sku, n in items.items() if n) or "-"
+
+    table = Table(title="receipts (first 10) next to the truth", show_lines=True)
+    for column in ("token", "engine's receipt", "total", "truth", "exact"):
         table.add_column(column)
     true_items = {s.token: s.items for s in truth.sessions}
     for receipt in result.receipts[:10]:
         expected = {k: v for k, v in true_items.get(receipt.token, {}).items() if v}
         table.add_row(
             receipt.token,
-            ", ".join(f"{n}×{sku}" for sku, n in receipt.items.items()) or "-",
+            basket(receipt.items),
             f"{receipt.total / 100:.2f}",
-            ", ".join(f"{n}×{sku}" for sku, n in expected.items()) or "-",
+            basket(expected),
             "✓" if receipt.items == expected else "✗",
         )
     console.print(table)

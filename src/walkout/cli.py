@@ -9,11 +9,13 @@ import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
 from walkout.bench import in_fresh_process, run_replay, run_simulate
 from walkout.domain.truth import Receipts, Truth
+from walkout.evaluate import SeedResult, evaluate
 from walkout.importers.aifi import AifiFormatError, import_aifi
 from walkout.plot import PlotError, plot_floor, plot_weight
 from walkout.recording import RunFileError, find_recording, read_json, read_people
@@ -448,6 +450,69 @@ def add_account_cmd(
     except ValueError as exc:
         raise fail(str(exc)) from None
     console.print(f"created {role} account {account} for {email}", highlight=False)
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """``1000-1004`` or ``7,9,12`` (or a mix) as a list of seeds."""
+    seeds: list[int] = []
+    for part in spec.split(","):
+        lo, dash, hi = part.strip().partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            raise ValueError(f"seeds must look like 1000-1004 or 7,9,12, not {spec!r}")
+        seeds += range(int(lo), int(hi) + 1) if dash else [int(lo)]
+    return seeds
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    scenario: Annotated[
+        list[str] | None, typer.Option(help="Preset(s) to evaluate (default: all four).")
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1000-1004 or 7,9,12.")] = "1000-1002",
+    minutes: Annotated[
+        float | None, typer.Option(help="Minutes of arrivals (default: the preset's).")
+    ] = None,
+    vision: Annotated[VisionMode, typer.Option(help="pose or track.")] = "pose",
+    store: Annotated[Path, typer.Option(help="The store.")] = Path("examples/stores/corner.json"),
+    out: Annotated[Path, typer.Option(help="Where the runs are written.")] = Path("eval-out"),
+) -> None:
+    """Scored scenarios: simulate fresh seeds, replay them, and pool the engine's scores."""
+    try:
+        the_store = load_store(store)
+        presets = [get_scenario(name) for name in (scenario or list(SCENARIOS))]
+        seed_list = parse_seeds(seeds)
+    except (StoreFileError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    table = Table(title=f"scored scenarios: {store.name}, seeds {seeds}, {vision}")
+    for column in (
+        "preset",
+        "sessions",
+        "F1",
+        "exact",
+        "review rate",
+        "wrong unflagged",
+        "cart p95 s",
+        "receipt p95 s",
+    ):
+        table.add_column(column, justify="right")
+    for preset in presets:
+        with console.status(f"{preset.name}…") as status:
+
+            def on_seed(r: SeedResult, name: str = preset.name, bar: Status = status) -> None:
+                bar.update(f"{name}: seed {r.seed}: F1 {r.score.f1:.4f}")
+
+            result = evaluate(the_store, preset, seed_list, out, minutes, vision, on_seed)
+        table.add_row(
+            preset.name,
+            str(result.sessions),
+            f"{result.f1:.4f}",
+            f"{result.exact_rate:.1%}",
+            f"{result.review_rate:.1%}",
+            f"{result.unflagged_wrong_rate:.2%}",
+            f"{result.cart_p95:.2f}",
+            f"{result.receipt_p95:.2f}",
+        )
+    console.print(table)
 
 
 def main() -> None:

@@ -42,8 +42,8 @@ class ReplayResult:
     lines: int
     stream_s: float
     wall_s: float
-    cart_latency: Latency
-    receipt_latency: Latency | None = None
+    cart_latency_values: list[float]
+    receipt_latency_values: list[float] | None = None
     score: Score | None = None
     peak_mb: float | None = None
     out: dict[str, Path] = field(default_factory=dict)
@@ -53,12 +53,24 @@ class ReplayResult:
         return self.stream_s / self.wall_s if self.wall_s > 0 else float("inf")
 
     @property
+    def cart_latency(self) -> Latency:
+        """Stream time from the end of each lift to its cart event."""
+        return Latency.of(self.cart_latency_values)
+
+    @property
+    def receipt_latency(self) -> Latency | None:
+        """Stream time from each visit's last person leaving to its receipt (None without
+        the run's true positions)."""
+        values = self.receipt_latency_values
+        return None if values is None else Latency.of(values)
+
+    @property
     def review_rate(self) -> float:
         n = len(self.receipts.receipts)
         return sum(1 for r in self.receipts.receipts if r.flagged) / n if n else 0.0
 
 
-def receipt_latencies(receipts: Receipts, run_dir: Path) -> Latency | None:
+def receipt_latencies(receipts: Receipts, run_dir: Path) -> list[float] | None:
     """Delay from each person's last true position (leaving) to their visit's receipt."""
     people_file = run_dir / "people.npz"
     if not people_file.is_file():
@@ -66,12 +78,11 @@ def receipt_latencies(receipts: Receipts, run_dir: Path) -> Latency | None:
     last_exit: dict[str, float] = {}
     for person in read_people(people_file):
         last_exit[person.token] = max(last_exit.get(person.token, 0.0), person.t_exit)
-    delays = [
+    return [
         r.closed_at - last_exit[r.token]
         for r in receipts.receipts
         if r.closed_at is not None and r.token in last_exit
     ]
-    return Latency.of(delays)
 
 
 ProgressFn = Callable[[int], None]
@@ -124,8 +135,8 @@ def replay(
         lines=n,
         stream_s=engine.stream_seconds,
         wall_s=wall,
-        cart_latency=Latency.of(cart),
-        receipt_latency=receipt_latencies(receipts, run_dir),
+        cart_latency_values=cart,
+        receipt_latency_values=receipt_latencies(receipts, run_dir),
         peak_mb=peak,
         out={"receipts": out / "receipts.json", "evidence": out / "evidence.jsonl"},
     )

@@ -1,0 +1,157 @@
+"""Scored scenarios: simulate fresh runs, replay them through the engine, pool the scores.
+
+This is how the engine's accuracy targets are measured (issue #3): on seeds the tests never
+use, for each preset, with F1 and exact receipts (PROTOCOL section 5), the review rate, how
+many lines are wrong among those the engine did not flag, and the stream-time latencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from walkout.domain.store import Store
+from walkout.domain.truth import Receipts, Truth
+from walkout.recording import read_json
+from walkout.replay import ReplayResult, replay
+from walkout.scoring import Score, score
+from walkout.sim.run import VisionMode, simulate
+from walkout.sim.scenarios import Scenario
+
+
+@dataclass(frozen=True)
+class LineAudit:
+    """Receipt lines of receipts that were not flagged for review, and how many were wrong."""
+
+    lines: int
+    wrong: int
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong / self.lines if self.lines else 0.0
+
+
+def audit_unflagged(truth: Truth, receipts: Receipts) -> LineAudit:
+    """Count the lines of unflagged receipts that differ from the truth; a true product that an
+    unflagged receipt lacks counts as a wrong line too."""
+    true_items = {s.token: {k: v for k, v in s.items.items() if v} for s in truth.sessions}
+    lines = wrong = 0
+    for receipt in receipts.receipts:
+        if receipt.flagged:
+            continue
+        expected = true_items.get(receipt.token, {})
+        got = {k: v for k, v in receipt.items.items() if v}
+        for sku in got.keys() | expected.keys():
+            lines += 1
+            wrong += got.get(sku, 0) != expected.get(sku, 0)
+    return LineAudit(lines, wrong)
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    seed: int
+    score: Score
+    audit: LineAudit
+    receipts: int
+    flagged: int
+    cart_latencies: list[float]
+    receipt_latencies: list[float]
+    replay_ratio: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Pooled results of one preset over several seeds."""
+
+    preset: str
+    vision: VisionMode
+    seeds: list[SeedResult]
+
+    @property
+    def tp(self) -> int:
+        return sum(s.score.tp for s in self.seeds)
+
+    @property
+    def f1(self) -> float:
+        tp = self.tp
+        fp = sum(s.score.fp for s in self.seeds)
+        fn = sum(s.score.fn for s in self.seeds)
+        return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+    @property
+    def exact_rate(self) -> float:
+        sessions = sum(s.score.sessions for s in self.seeds)
+        return sum(s.score.exact for s in self.seeds) / sessions if sessions else 1.0
+
+    @property
+    def sessions(self) -> int:
+        return sum(s.score.sessions for s in self.seeds)
+
+    @property
+    def review_rate(self) -> float:
+        receipts = sum(s.receipts for s in self.seeds)
+        return sum(s.flagged for s in self.seeds) / receipts if receipts else 0.0
+
+    @property
+    def unflagged_wrong_rate(self) -> float:
+        lines = sum(s.audit.lines for s in self.seeds)
+        return sum(s.audit.wrong for s in self.seeds) / lines if lines else 0.0
+
+    def latency_p95(self, which: Callable[[SeedResult], list[float]]) -> float:
+        values = [v for s in self.seeds for v in which(s)]
+        return float(np.percentile(values, 95)) if values else float("nan")
+
+    @property
+    def cart_p95(self) -> float:
+        return self.latency_p95(lambda s: s.cart_latencies)
+
+    @property
+    def receipt_p95(self) -> float:
+        return self.latency_p95(lambda s: s.receipt_latencies)
+
+
+def evaluate_seed(
+    store: Store,
+    scenario: Scenario,
+    seed: int,
+    out: Path,
+    minutes: float | None,
+    vision: VisionMode,
+) -> SeedResult:
+    """Simulate one seed into ``out``, replay it, and score it."""
+    simulate(store, scenario, seed, out, minutes=minutes, vision=vision)
+    result: ReplayResult = replay(out)
+    truth = read_json(out / "truth.json", Truth)
+    receipts = result.receipts
+    return SeedResult(
+        seed=seed,
+        score=score(truth, receipts),
+        audit=audit_unflagged(truth, receipts),
+        receipts=len(receipts.receipts),
+        flagged=sum(1 for r in receipts.receipts if r.flagged),
+        cart_latencies=result.cart_latency_values,
+        receipt_latencies=result.receipt_latency_values or [],
+        replay_ratio=result.realtime_ratio,
+    )
+
+
+def evaluate(
+    store: Store,
+    scenario: Scenario,
+    seeds: Sequence[int],
+    out: Path,
+    minutes: float | None = None,
+    vision: VisionMode = "pose",
+    on_seed: Callable[[SeedResult], None] | None = None,
+) -> Evaluation:
+    """Evaluate a preset over ``seeds``; runs are written under ``out/<preset>-<seed>``."""
+    results = []
+    for seed in seeds:
+        res = evaluate_seed(store, scenario, seed, out / f"{scenario.name}-{seed}", minutes, vision)
+        results.append(res)
+        if on_seed is not None:
+            on_seed(res)
+    return Evaluation(scenario.name, vision, results)

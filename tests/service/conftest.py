@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, Engine
 
+from walkout.payments import PaymentProvider
 from walkout.service import Settings, create_app
 from walkout.service.db import make_engine, upgrade_head
 
@@ -83,13 +84,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
-    """Settings for tests: cheap password hashing, a fixed secret."""
+    """Settings for tests: cheap password hashing, a fixed secret, payment retries at once."""
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": db_url,
         "secret_key": TEST_SECRET,
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
+        "payment_retry_base": 0,
         **overrides,
     }
     return Settings.model_validate(values)
@@ -132,9 +134,11 @@ def open_store(
     clock: FakeClock,
     connection: Connection,
     client: tuple[str, int] = ("testclient", 50000),
+    provider: PaymentProvider | None = None,
 ) -> Iterator[Store]:
-    """The service, within the test's transaction, at the clock's time, called from ``client``."""
-    app = create_app(settings, clock, bind=connection)
+    """The service, within the test's transaction, at the clock's time, called from ``client``;
+    with ``provider`` instead of the one the settings choose."""
+    app = create_app(settings, clock, bind=connection, provider=provider)
     with TestClient(app, client=client) as test_client:
         yield Store(test_client, app.state.services)
 

@@ -14,7 +14,21 @@ from walkout.service.db import Base, alembic_config, make_engine, upgrade_head
 
 from .conftest import make_settings
 
-TABLES = {"accounts", "api_tokens", "sign_in_failures", "visits", "admissions"}
+TABLES = {
+    "accounts",
+    "api_tokens",
+    "sign_in_failures",
+    "visits",
+    "admissions",
+    "payment_customers",
+    "cards",
+    "cart_events",
+    "cart_lines",
+    "receipts",
+    "receipt_lines",
+    "payments",
+    "disputes",
+}
 
 
 def test_upgrade_head_from_empty_then_no_drift(db_url: str, tmp_path: Path) -> None:

@@ -12,17 +12,29 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from walkout.payments import PaymentProvider
 from walkout.service.accounts import service as accounts_service
 from walkout.service.accounts.endpoints import router as accounts_router
 from walkout.service.accounts.schemas import PersonRole
 from walkout.service.auth import PUBLIC
+from walkout.service.billing import service as billing_service
+from walkout.service.billing.endpoints import router as billing_router
+from walkout.service.billing.provider import make_provider
+from walkout.service.cards.endpoints import router as cards_router
+from walkout.service.carts.bus import LocalCartBus
+from walkout.service.carts.endpoints import router as carts_router
+from walkout.service.catalogue import load_catalogue
 from walkout.service.db import make_engine, make_sessionmaker, ping, upgrade_head
 from walkout.service.deps import Clock, DbSession, Services, system_clock
+from walkout.service.disputes import service as disputes_service
+from walkout.service.disputes.endpoints import router as disputes_router
 from walkout.service.entry.endpoints import router as entry_router
 from walkout.service.entry.token import EntryTokenSigner
 from walkout.service.errors import DomainError
+from walkout.service.receipts.endpoints import router as receipts_router
 from walkout.service.security import BearerTokens, Passwords
 from walkout.service.settings import Settings, ensure_secret_key
 from walkout.service.visits.endpoints import router as visits_router
@@ -62,9 +74,13 @@ class Health(BaseModel):
 
 
 def build_services(
-    settings: Settings, bind: Engine | Connection, clock: Clock = system_clock
+    settings: Settings,
+    bind: Engine | Connection,
+    clock: Clock = system_clock,
+    provider: PaymentProvider | None = None,
 ) -> Services:
-    """The service's parts over the database ``bind``."""
+    """The service's parts over the database ``bind``; the provider the settings choose unless
+    ``provider`` is given."""
     secret = ensure_secret_key(settings)
     return Services(
         settings=settings,
@@ -73,22 +89,38 @@ def build_services(
         passwords=Passwords.from_settings(settings),
         bearer=BearerTokens.from_secret(secret),
         entry_signer=EntryTokenSigner.from_secret(secret),
+        provider=provider if provider is not None else make_provider(settings),
+        catalogue=load_catalogue(settings.store_file),
+        bus=LocalCartBus(),
     )
 
 
+def resume_all(services: Services) -> None:
+    """Move on the payments and refunds that a stop or an outage left half-way."""
+    billing_service.resume(services)
+    disputes_service.resume(services)
+
+
 def create_app(
-    settings: Settings, clock: Clock = system_clock, *, bind: Engine | Connection | None = None
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    bind: Engine | Connection | None = None,
+    provider: PaymentProvider | None = None,
 ) -> FastAPI:
     """The store service over the database in ``settings``, which must be migrated already.
 
-    ``bind``, when given, is used instead of an engine of the app's own (and left open).
+    ``bind``, when given, is used instead of an engine of the app's own (and left open);
+    ``provider`` instead of the one the settings choose. Starting resumes unfinished payments.
     """
     owned: Engine | None = None
     if bind is None:
         bind = owned = make_engine(settings.db_url)
+    services = build_services(settings, bind, clock, provider)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(resume_all, services)
         yield
         if owned is not None:
             owned.dispose()
@@ -96,10 +128,11 @@ def create_app(
     app = FastAPI(
         title="walkout store service",
         version="0.1.0",
-        summary="Accounts, entry QR tokens and gate admission of a walk-out store.",
+        summary="Accounts, entry QR tokens, gate admission, live carts, walk-out payment, "
+        "receipts and disputes of a walk-out store.",
         lifespan=lifespan,
     )
-    app.state.services = build_services(settings, bind, clock)
+    app.state.services = services
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -107,6 +140,11 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(entry_router)
     app.include_router(visits_router)
+    app.include_router(cards_router)
+    app.include_router(carts_router)
+    app.include_router(billing_router)
+    app.include_router(receipts_router)
+    app.include_router(disputes_router)
 
     @app.get("/health", dependencies=[PUBLIC], tags=["service"], summary="Liveness and database")
     def health(session: DbSession) -> Health:

@@ -68,4 +68,5 @@ PUBLIC = Depends(PublicAccess())
 AnyAccount = Annotated[Principal, Depends(RoleGuard(frozenset(Role)))]
 Person = Annotated[Principal, Depends(RoleGuard(PEOPLE))]
 Manager = Annotated[Principal, Depends(RoleGuard(frozenset({Role.MANAGER})))]
+StaffMember = Annotated[Principal, Depends(RoleGuard(frozenset({Role.STAFF, Role.MANAGER})))]
 Device = Annotated[Principal, Depends(RoleGuard(frozenset({Role.DEVICE})))]

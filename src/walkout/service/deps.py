@@ -10,6 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from walkout.payments import PaymentProvider
+from walkout.service.carts.bus import CartBus
+from walkout.service.catalogue import Catalogue
 from walkout.service.entry.token import EntryTokenSigner
 from walkout.service.errors import DomainError
 from walkout.service.security import BearerTokens, Passwords
@@ -33,6 +36,9 @@ class Services:
     passwords: Passwords
     bearer: BearerTokens
     entry_signer: EntryTokenSigner
+    provider: PaymentProvider
+    catalogue: Catalogue
+    bus: CartBus
 
 
 def get_services(request: Request) -> Services:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from walkout.service.db import Base, UTCDateTime
@@ -42,11 +43,34 @@ class VisitRole(StrEnum):
 
 
 class VisitStatus(StrEnum):
-    """``open`` while in the store; then ``paid``, or ``unpaid`` while its payment is owed."""
+    """``open`` while in the store; ``closed`` once out while its payment runs or awaits review;
+    then ``paid``, or ``unpaid`` while money is owed (declined: the gate refuses entry)."""
 
     OPEN = "open"
+    CLOSED = "closed"
     UNPAID = "unpaid"
     PAID = "paid"
+
+
+class PaymentState(StrEnum):
+    """A visit's payment: pending → authorised → captured | canceled, or declined | failed."""
+
+    PENDING = "pending"
+    AUTHORISED = "authorised"
+    CAPTURED = "captured"
+    CANCELED = "canceled"
+    DECLINED = "declined"
+    FAILED = "failed"
+
+
+class DisputeState(StrEnum):
+    """A disputed receipt line: awaiting staff (``pending``), refund due, refunded or denied."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUNDED = "refunded"
+    DENIED = "denied"
+    FAILED = "failed"
 
 
 def _enum(cls: type[StrEnum]) -> Enum:
@@ -141,3 +165,151 @@ class Admission(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     gate: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PaymentCustomer(Base):
+    """An account's customer record at a payment provider."""
+
+    __tablename__ = "payment_customers"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(255))
+
+
+class Card(Base):
+    """A saved card: the provider's payment method id, brand and last four digits only."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    method_id: Mapped[str] = mapped_column(String(255), unique=True)
+    brand: Mapped[str] = mapped_column(String(32))
+    last4: Mapped[str] = mapped_column(String(4))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CartEventRecord(Base):
+    """A cart event the engine sent for a visit, as received: makes events apply once."""
+
+    __tablename__ = "cart_events"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "event_id", name="uq_cart_events_visit_id_event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CartLine(Base):
+    """One product in a visit's live cart."""
+
+    __tablename__ = "cart_lines"
+
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    qty: Mapped[int]
+    confidence: Mapped[float]
+
+
+class Receipt(Base):
+    """The engine's receipt of a closed visit, priced from the store catalogue."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[int]
+    confidence: Mapped[float]
+    #: The engine was unsure (or its total disagreed with its lines): staff review first.
+    flagged: Mapped[bool]
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReceiptLine(Base):
+    """One product line of a receipt."""
+
+    __tablename__ = "receipt_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), index=True
+    )
+    sku: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256))
+    unit_price: Mapped[int]
+    qty: Mapped[int]
+    confidence: Mapped[float]
+
+
+class Payment(Base):
+    """The payment of one visit and where its state machine stands (see ``PaymentState``)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[PaymentState] = mapped_column(_enum(PaymentState))
+    #: 1, then one more each time the shopper settles with another card (new idempotency keys).
+    attempt: Mapped[int]
+    #: What to capture, in the currency's minor unit.
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Held for staff review: authorised, not captured until reviewed.
+    held: Mapped[bool]
+    provider: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    method_id: Mapped[str | None] = mapped_column(String(255))
+    authorization_id: Mapped[str | None] = mapped_column(String(255))
+    authorized_amount: Mapped[int | None]
+    captured_amount: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(512))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Dispute(Base):
+    """A shopper's dispute of a receipt line and its refund."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_line_id: Mapped[int] = mapped_column(
+        ForeignKey("receipt_lines.id", ondelete="CASCADE"), unique=True
+    )
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    qty: Mapped[int]
+    amount: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(1000))
+    state: Mapped[DisputeState] = mapped_column(_enum(DisputeState))
+    refund_id: Mapped[str | None] = mapped_column(String(255))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    error: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

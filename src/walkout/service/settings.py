@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,18 @@ class AccessPolicy(StrEnum):
 
     PUBLIC = "public"
     STAFF_ONLY = "staff_only"
+
+
+class ProviderName(StrEnum):
+    """Which payment provider charges the shoppers."""
+
+    LEDGER = "ledger"
+    STRIPE = "stripe"
+
+
+def default_store_file() -> Path:
+    """``examples/stores/corner.json`` of the repository this package lives in."""
+    return Path(__file__).resolve().parents[3] / "examples" / "stores" / "corner.json"
 
 
 def default_data_dir() -> Path:
@@ -95,6 +107,56 @@ class Settings(BaseSettings):
         ge=8,
         description="Argon2id memory in KiB (RFC 9106 low-memory profile: 65536).",
     )
+
+    store_file: Path = Field(
+        default_factory=default_store_file,
+        description="The store file whose catalogue names and prices receipts and carts "
+        "(default: the repository's examples/stores/corner.json).",
+    )
+    payment_provider: ProviderName = Field(
+        default=ProviderName.LEDGER,
+        description="'ledger' (built-in, moves no money) or 'stripe' (needs stripe_api_key).",
+    )
+    stripe_api_key: SecretStr | None = Field(
+        default=None, description="Stripe secret key, for payment_provider=stripe."
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com",
+        description="Base URL of the Stripe API (an emulator's in tests).",
+    )
+    stripe_automatic_payment_methods: bool = Field(
+        default=True,
+        description="Send automatic_payment_methods on PaymentIntents; off for emulators that "
+        "predate it (localstripe).",
+    )
+    payment_attempts: int = Field(
+        default=4,
+        ge=1,
+        le=10,
+        description="Tries of each payment call on a transient failure, same idempotency key.",
+    )
+    payment_retry_base: Duration = Field(
+        default=timedelta(seconds=0.25),
+        ge=timedelta(0),
+        description="Backoff before the first retry of a payment call; doubles each retry.",
+    )
+    dispute_auto_refund_max: int = Field(
+        default=500,
+        ge=0,
+        description="Disputed lines up to this amount (minor units) are refunded at once; "
+        "larger ones wait for staff.",
+    )
+    stream_heartbeat: Duration = Field(
+        default=timedelta(seconds=15),
+        gt=timedelta(0),
+        description="Idle time after which the live cart stream sends a keep-alive comment.",
+    )
+
+    @model_validator(mode="after")
+    def _stripe_needs_key(self) -> Settings:
+        if self.payment_provider is ProviderName.STRIPE and self.stripe_api_key is None:
+            raise ValueError("payment_provider=stripe needs stripe_api_key")
+        return self
 
     @property
     def db_url(self) -> str:

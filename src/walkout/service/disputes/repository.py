@@ -1,0 +1,53 @@
+"""All SQL about disputes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from walkout.service.models import Dispute, DisputeState
+
+
+def get(session: Session, dispute_id: int) -> Dispute | None:
+    query = (
+        select(Dispute).where(Dispute.id == dispute_id).execution_options(populate_existing=True)
+    )
+    return session.scalars(query).one_or_none()
+
+
+def of_receipt(session: Session, receipt_id: int) -> Sequence[Dispute]:
+    query = select(Dispute).where(Dispute.receipt_id == receipt_id).order_by(Dispute.id)
+    return session.scalars(query).all()
+
+
+def in_state(session: Session, state: DisputeState) -> Sequence[Dispute]:
+    """Disputes in ``state``, oldest first."""
+    query = select(Dispute).where(Dispute.state == state).order_by(Dispute.id)
+    return session.scalars(query).all()
+
+
+def add(session: Session, dispute: Dispute) -> None:
+    session.add(dispute)
+    session.flush()
+
+
+def decide(
+    session: Session,
+    dispute_id: int,
+    expected: DisputeState,
+    state: DisputeState,
+    at: datetime,
+    **values: object,
+) -> bool:
+    """Move a dispute from ``expected`` to ``state``; False when it was not in ``expected``."""
+    query = (
+        update(Dispute)
+        .where(Dispute.id == dispute_id, Dispute.state == expected)
+        .values(state=state, decided_at=at, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], session.execute(query)).rowcount == 1

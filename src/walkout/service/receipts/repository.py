@@ -1,0 +1,43 @@
+"""All SQL about receipts and their lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from walkout.service.models import Receipt, ReceiptLine
+
+
+def get(session: Session, receipt_id: int, *, for_update: bool = False) -> Receipt | None:
+    """The receipt, locked until the transaction ends when ``for_update`` (PostgreSQL)."""
+    return session.get(Receipt, receipt_id, with_for_update=for_update)
+
+
+def get_by_visit(session: Session, visit_id: int) -> Receipt | None:
+    return session.scalars(select(Receipt).where(Receipt.visit_id == visit_id)).one_or_none()
+
+
+def of_account(session: Session, account_id: int) -> Sequence[Receipt]:
+    """The account's receipts, newest first."""
+    query = (
+        select(Receipt)
+        .where(Receipt.account_id == account_id)
+        .order_by(Receipt.issued_at.desc(), Receipt.id.desc())
+    )
+    return session.scalars(query).all()
+
+
+def lines(session: Session, receipt_id: int) -> Sequence[ReceiptLine]:
+    query = select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_id).order_by(ReceiptLine.id)
+    return session.scalars(query).all()
+
+
+def get_line(session: Session, line_id: int) -> ReceiptLine | None:
+    return session.get(ReceiptLine, line_id)
+
+
+def add(session: Session, row: Receipt | ReceiptLine) -> None:
+    session.add(row)
+    session.flush()

@@ -99,12 +99,3 @@ def test_score_rejects_a_malformed_receipts_file(run_dir: Path, tmp_path: Path) 
     bad.write_text('{"receipts": [{"token": "T1", "items": {"a": -1}}]}')
     line = one_line_error("score", "--truth", str(run_dir / "truth.json"), "--receipts", str(bad))
     assert "receipts" in line
-
-
-def test_demo_runs_the_whole_store(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    output = ok("demo", "--out", str(out), "--minutes", "0.3", "--seed", "12")
-    for name in ("recording.jsonl.gz", "truth.json", "floor.png", "receipts.json"):
-        assert (out / name).is_file(), name
-    assert "receipt score" in output
-    assert "engine's receipt" in output

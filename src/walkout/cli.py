@@ -375,10 +375,32 @@ def demo_cmd(
         "examples/stores/corner.json"
     ),
     scenario: Annotated[str, typer.Option(help="Scenario preset.")] = "busy",
-    minutes: Annotated[float, typer.Option(help="Minutes of arrivals.")] = 5.0,
+    minutes: Annotated[float, typer.Option(help="Minutes of arrivals.")] = 3.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    port: Annotated[
+        int, typer.Option(help="Port of the store service (a free one if it is taken).")
+    ] = 8000,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Play the store at this many times real time (default: at once)."),
+    ] = None,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep the API up until Ctrl-C.")
+    ] = True,
 ) -> None:
-    """A whole simulated store: shoppers, sensors, the engine's receipts and their scores."""
+    """The whole store: shoppers with accounts and cards, the engine live, the store service
+    taking payments, and each visit's receipt next to the truth."""
+    from walkout.demo import (
+        MANAGER_EMAIL,
+        PASSWORD,
+        DemoError,
+        receipts_table,
+        run_store,
+        running_service,
+    )
+
+    if speed is not None and speed <= 0:
+        raise fail("--speed must be positive")
     console.rule(f"walkout demo: {scenario} store, {minutes:g} minutes of shoppers")
     simulate_cmd(
         store=store,
@@ -394,28 +416,49 @@ def demo_cmd(
     picks = [e for e in truth.events if e.kind == "pick"]
     if picks:
         plot_weight_cmd(run=out, plate=picks[0].plate, out=out / "weight.png", t0=None, t1=None)
-    console.rule("the engine replays the recording")
-    replay_cmd(run_dir=out, out=None)
-    result = read_json(out / "receipts.json", Receipts)
-    names = {p.sku: p.name for p in load_store(out / "store.json").products}
-
-    def basket(items: dict[str, int]) -> str:
-        return "\n".join(f"{n}× {names.get(sku, sku)}" for sku, n in items.items() if n) or "-"
-
-    table = Table(title="receipts (first 10) next to the truth", show_lines=True)
-    for column in ("token", "engine's receipt", "total", "truth", "exact"):
-        table.add_column(column)
-    true_items = {s.token: s.items for s in truth.sessions}
-    for receipt in result.receipts[:10]:
-        expected = {k: v for k, v in true_items.get(receipt.token, {}).items() if v}
-        table.add_row(
-            receipt.token,
-            basket(receipt.items),
-            f"{receipt.total / 100:.2f}",
-            basket(expected),
-            "✓" if receipt.items == expected else "✗",
+    console.rule("the store service, its gates and the engine, live")
+    with running_service(out / "service", store, port) as service:
+        console.print(f"store service at {service.url} (data in {out / 'service'})")
+        try:
+            with console.status("signing shoppers up…") as status:
+                result = run_store(
+                    service,
+                    out,
+                    load_store(out / "store.json"),
+                    truth,
+                    find_recording(out),
+                    speed=speed,
+                    progress=lambda n, r: status.update(f"live: {n:,} lines, {r} receipts"),
+                )
+        except DemoError as exc:
+            raise fail(str(exc)) from None
+        live = result.live
+        console.print(
+            f"played {live.lines:,} lines ({live.stream_s / 60:.1f} stream minutes) in "
+            f"{live.wall_s:.1f} s; {len(live.visits)} visits admitted at the gate, "
+            f"{sum(live.outcomes.values())} cart events in {live.batches} batches "
+            f"({', '.join(f'{n} {k}' for k, n in sorted(live.outcomes.items()))})"
+            + (f"; refused at the gate: {live.refused}" if live.refused else ""),
+            highlight=False,
         )
-    console.print(table)
+        console.print(receipts_table(result))
+        captured = result.captured
+        console.print(
+            f"ledger: {len(captured)} payments captured, "
+            f"{sum(e.captured for e in captured) / 100:.2f} in all",
+            highlight=False,
+        )
+        print_score(result.score)
+        console.print(f"wrote {out / 'receipts.json'} (the service's receipts)", highlight=False)
+        console.print(
+            f"API {service.url} · docs {service.url}/docs · manager {MANAGER_EMAIL}"
+            + (f" · shopper {result.shopper.email}" if result.shopper else "")
+            + f" · password {PASSWORD!r}",
+            highlight=False,
+        )
+        if serve:
+            console.print("serving until Ctrl-C…")
+            service.serve_until_interrupted()
 
 
 @app.command("serve")

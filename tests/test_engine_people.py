@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from people_scene import BOX, Walker, make_store, render_poses, render_tracks
+from people_scene import BOX, Walker, make_store, render_poses, render_tracks, skeleton
+from walkout.domain.geometry import project
 from walkout.domain.messages import (
     LEFT_WRIST,
     RIGHT_WRIST,
@@ -19,9 +20,10 @@ from walkout.domain.messages import (
     TrackMsg,
     parse_message,
 )
-from walkout.engine.people import PeopleTracker
+from walkout.engine.people import PeopleTracker, _floor_points
 
 STORE = make_store()
+tracker_bank = PeopleTracker(STORE).cameras
 T0 = 1_700_000_000.0
 HEAD = [0, 1, 2, 3, 4]
 
@@ -121,6 +123,25 @@ def test_wrists_and_head_triangulate_within_centimetres_and_reach_is_found() -> 
     assert all(e.distance > 0.3 for e in before)
 
 
+@pytest.mark.parametrize("height", [1.5, 1.72, 1.95])
+@pytest.mark.parametrize("camera", [0, 1, 2, 3])
+def test_one_camera_places_short_and_tall_people_and_measures_their_height(
+    camera: int, height: float
+) -> None:
+    """Cutting rays at an average person's keypoint heights misplaces a short or tall person
+    (here by 0.3-0.4 m, at grazing angles by a metre); fitting the height as well does not."""
+    spot = np.array(STORE.cameras[camera].centre[:2])
+    kp3 = skeleton(np.array([4.0, 3.0]) + 0.3 * (np.array([4.0, 3.0]) - spot), 0.7, height)
+    uv, visible = project(STORE.cameras[camera], kp3)
+    assert visible.all()
+    cam = np.array([camera])
+    dirs = tracker_bank.rays(cam, uv[None])
+    floor, ok, fitted = _floor_points(tracker_bank.centres[cam], dirs, np.ones((1, 17), bool))
+    assert ok[0]
+    assert np.hypot(*(floor[0] - kp3[[11, 12], :2].mean(0))) < 0.1
+    assert fitted[0] == pytest.approx(height, abs=0.1)
+
+
 @pytest.mark.parametrize(
     "paths",
     [
@@ -165,8 +186,10 @@ def test_false_detections_do_not_make_lasting_tracks() -> None:
     tracker = PeopleTracker(STORE)
     msgs = render_poses(STORE, [person], T0, T0 + 8, seed=4, false_rate=0.3)
     feed(tracker, msgs, until=T0 + 8)
-    assert tracker.stats.dropped_tentative > 10  # plenty of ghosts were started ...
-    assert tracker.stats.confirmed == 1  # ... and none lasted
+    # A ghost is seen by one camera, and one camera alone starts no one.
+    assert tracker.stats.detections > 400
+    assert tracker.stats.dropped_tentative <= 3
+    assert tracker.stats.confirmed == 1
     assert [s.track for s in tracker.tracks()] == ["p1"]
 
 

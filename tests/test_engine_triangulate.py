@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from people_scene import make_store
 from walkout.domain.geometry import pixel_rays, project
 from walkout.engine.people import box_distance
-from walkout.engine.triangulate import CameraBank, ray_distances, triangulate
+from walkout.engine.triangulate import CameraBank, ray_distances, ray_gaps, triangulate
 
 STORE = make_store()
 BANK = CameraBank(STORE.cameras)
@@ -106,3 +106,33 @@ def test_box_distance_is_the_distance_to_the_nearest_point_of_the_box(p: list[fl
     assert float(box_distance(point, box)) == pytest.approx(np.linalg.norm(point - nearest))
     if (nearest == point).all():
         assert float(box_distance(point, box)) == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(0.5, 7.5), st.floats(0.5, 5.5), st.floats(0.0, 2.0), st.floats(-0.5, 0.5)
+)  # fmt: skip
+def test_rays_through_one_point_meet_there_and_lifted_rays_miss_by_the_lift(
+    x: float, y: float, z: float, lift: float
+) -> None:
+    point = np.array([x, y, z])
+    origins, dirs = _views(point)
+    gap, mid, ok = ray_gaps(origins[0, 0], dirs[0, 0], origins[1:, 0], dirs[1:, 0])
+    assert ok.all()
+    assert np.abs(gap).max() < 1e-6
+    assert np.abs(mid - point).max() < 1e-6
+    # Camera 0's ray moved up by `lift` misses the others by at most that, and by no more
+    # than it is from their rays.
+    lifted = origins[0, 0] + [0.0, 0.0, lift]
+    gap, _, _ = ray_gaps(lifted, dirs[0, 0], origins[1:, 0], dirs[1:, 0])
+    assert (gap <= abs(lift) + 1e-9).all()
+    assert gap.max() > 0.1 * abs(lift) - 1e-9
+
+
+def test_rays_that_meet_behind_a_camera_or_run_parallel_do_not_count() -> None:
+    o, d = np.zeros(3), np.array([1.0, 0.0, 0.0])
+    behind, _, ok_behind = ray_gaps(o, d, np.array([-1.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    assert behind == pytest.approx(0.0)
+    assert not ok_behind
+    _, _, ok_parallel = ray_gaps(o, d, np.array([0.0, 1.0, 0.0]), d)
+    assert not ok_parallel

@@ -6,10 +6,15 @@
   one frame interval; each detection is matched to a track by how close its keypoint rays pass
   to the track's predicted skeleton (constant velocity, Hungarian assignment per camera frame),
   the matched rays are triangulated per keypoint with outlier rejection (rays shifted by the
-  track's motion, so unsynchronised cameras agree), and unmatched detections of different
-  cameras that meet on the floor start tentative tracks. A tentative track is confirmed near
-  an entry gate after a few windows, elsewhere only after being seen for longer (and then it
-  may resume a track that was lost nearby), and dropped if it stops being seen.
+  track's motion, so unsynchronised cameras agree). Depth along a single ray is unknown: body
+  keypoints only one camera saw are placed where their rays pass the body's upright axis, and
+  one camera's view of a person is placed by fitting floor point and height together (a short
+  person cut at average keypoint heights lands a metre off at a grazing angle). Unmatched
+  detections of at least two cameras whose keypoint rays meet at plausible heights start
+  tentative tracks; one camera alone starts none. A tentative track is confirmed near an entry
+  gate after a few windows, elsewhere only after being seen for longer (and then it may resume
+  a track that was lost nearby), and dropped if it stops being seen. A position update that
+  jumps farther than a person walks is damped (it is mostly a neighbour's keypoints).
 - ``track``: people tracked elsewhere, under external ids.
 
 It keeps ~30 s of head and hand history per person for attribution (:meth:`hands_near`,
@@ -42,6 +47,7 @@ from walkout.engine.triangulate import (
     FloatArray,
     IntArray,
     ray_distances,
+    ray_gaps,
     triangulate,
 )
 
@@ -55,7 +61,14 @@ _NOMINAL_Z = np.array(
     [1.58, 1.61, 1.61, 1.60, 1.60, 1.40, 1.40, 1.08, 1.08, 0.85, 0.85, 0.92, 0.92, 0.49, 0.49,
      0.07, 0.07]
 )  # fmt: skip
-_FLOOR_WEIGHT = np.array([0.4] * 5 + [0.7, 0.7, 0, 0, 0, 0, 1, 1, 0.3, 0.3, 1, 1], dtype=float)
+#: How much each keypoint says about a person's floor position and height (arms nothing).
+_FLOOR_WEIGHT = np.array([0.4] * 5 + [1, 1, 0, 0, 0, 0, 1, 1, 0.5, 0.5, 1, 1], dtype=float)
+#: A typical adult's height, the keypoints' heights as fractions of it, and how strongly a
+#: detection's height estimate is pulled to it.
+_HEIGHT, _HEIGHT_WEIGHT = 1.72, 0.3
+_FRACTION = _NOMINAL_Z / _HEIGHT
+#: Rays of two cameras that meet this far from a keypoint's expected height are no match.
+_HEIGHT_SLACK_M = 0.4
 #: Prediction coasts at most this long; a keypoint unseen this long is stale.
 _COAST_S, _STALE_S = 0.5, 1.0
 #: Detections are compared keypoint by keypoint only with tracks whose body centre (at about
@@ -67,6 +80,10 @@ _NEW_COST = 1.5
 #: the arms.
 _LIMBS = (_KP["left_elbow"], _KP["right_elbow"], LEFT_WRIST, RIGHT_WRIST)
 _BODY = np.array([k for k in range(_N_KP) if k not in _LIMBS])
+_IS_BODY = np.isin(np.arange(_N_KP), _BODY)
+_ANKLES = np.array([_KP["left_ankle"], _KP["right_ankle"]])
+#: Triangulation pull towards a body's upright axis (x, y) rather than a height (z).
+_AXIS_REG = (1e-2, 1e-2, 1e-6)
 
 
 @dataclass(frozen=True)
@@ -81,8 +98,9 @@ class TrackerConfig:
     match_floor_m: float = 0.7
     #: A triangulated keypoint's ray that misses the others by more is an outlier.
     outlier_m: float = 0.15
-    #: Unmatched detections of different cameras this close on the floor are one person.
-    cluster_m: float = 0.5
+    #: Unmatched detections of different cameras whose keypoint rays pass this close to each
+    #: other (on average) are one new person.
+    cluster_m: float = 0.25
     #: New people closer than this to a known track are its duplicates.
     duplicate_m: float = 0.3
     #: A detection needs this many keypoints to count.
@@ -539,7 +557,7 @@ class PeopleTracker:
         bounds = np.searchsorted(frame, np.arange(n_frames + 1))
         dirs = self.cameras.rays(cam, kp[..., :2])
         centres = self.cameras.centres[cam]
-        floor, floor_ok = _floor_points(centres, dirs, seen)
+        floor, floor_ok, height = _floor_points(centres, dirs, seen)
 
         tracks = list(self._active)
         state = _Predicted.of(tracks, t_ref)
@@ -553,39 +571,46 @@ class PeopleTracker:
         if state.confirmed.any():
             lone = lone & (cost[:, state.confirmed].min(axis=1) > _NEW_COST * cfg.match_m)
         free = np.flatnonzero((owner < 0) & lone)
-        if free.size:
-            born = self._start_tracks(free, frame, floor, state.pos[state.confirmed], owner, t_ref)
+        if free.size > 1:
+            known = state.pos[state.confirmed]
+            born, heights = self._start_tracks(
+                free, frame, cam, centres, dirs, seen, height, known, owner, t_ref
+            )
             if born:
                 tracks += born
-                state = state.extended(np.array([tr.pos for tr in born]))
+                state = state.extended(np.array([tr.pos for tr in born]), heights)
         used = owner >= 0
         if used.any():
             users = np.unique(owner[used])
             group = np.searchsorted(users, owner[used])
             origins = centres[used] - state.vel3[users][group] * dt[used, None]
-            points, views = triangulate(
-                np.broadcast_to(origins[:, None, :], dirs[used].shape),
-                dirs[used],
-                weights[used],
-                group,
-                state.prior[users],
-                outlier_m=cfg.outlier_m,
-            )
+            rays = (np.broadcast_to(origins[:, None, :], dirs[used].shape), dirs[used])
+            prior = state.prior[users]
+            points, views = triangulate(*rays, weights[used], group, prior, outlier_m=cfg.outlier_m)
             ok = views > 0
-            # One camera fixes no height: keypoints seen by one ray, or people seen by one
-            # camera, keep the heights last triangulated, so they cannot drift along the rays.
             cameras = np.bincount(
                 np.unique(group * len(self.cameras) + cam[used]) // len(self.cameras)
             )
             one = (views == 1) | (cameras < 2)[:, None]
-            fixed = np.where(one[..., None], [1.0, 1.0, 0.0], 1.0)
+            # Depth along a single ray is unknown. Body keypoints seen by one ray go where it
+            # passes the body's upright axis (from the keypoints several cameras saw, else
+            # from the detections' own floor fit where they show the feet, else the
+            # prediction); arms keep the heights last triangulated.
+            axis = _body_axis(points, ~one & ok, group, floor[used], seen[used], state.pos[users])
+            if (one & ok)[:, _BODY].any():
+                upright = prior.copy()
+                upright[:, _BODY, :2] = axis[:, None, :]
+                placed, _ = triangulate(
+                    *rays, weights[used], group, upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m
+                )
+                points = np.where((one & _IS_BODY)[..., None], placed, points)
+            fixed = np.where((one & ~_IS_BODY)[..., None], [1.0, 1.0, 0.0], 1.0)
             moved = [tracks[i] for i in users]
-            prior = state.prior[users]
             for g, tr in enumerate(moved):
                 new = fixed[g] * points[g] + (1 - fixed[g]) * prior[g]
                 tr.skel = np.where(ok[g, :, None], new, tr.skel)
                 tr.skel_t = np.where(ok[g], t_ref, tr.skel_t)
-            self._commit(moved, t_ref, *_summarise(points, ok, state.pos[users]))
+            self._commit(moved, t_ref, *_summarise(points, ok, axis))
         for tr in tracks:
             if tr.t < t_ref:
                 tr.misses += 1
@@ -595,34 +620,51 @@ class PeopleTracker:
         self,
         free: IntArray,
         frame: IntArray,
-        floor: FloatArray,
+        cam: IntArray,
+        origins: FloatArray,
+        dirs: FloatArray,
+        seen: NDArray[np.bool_],
+        height: FloatArray,
         known: FloatArray,
         owner: IntArray,
         t: float,
-    ) -> list[_Track]:
-        """Group unmatched detections of different frames that meet on the floor into new
-        tentative tracks, skipping duplicates of the ``known (K, 2)`` people. Their detections'
-        ``owner`` becomes the new tracks' indices after the active ones."""
+    ) -> tuple[list[_Track], FloatArray]:
+        """Start tentative tracks from unmatched detections that other cameras confirm: a new
+        person needs detections of at least two cameras whose keypoint rays meet at plausible
+        heights (one camera alone cannot tell where a person stands). ``known (K, 2)`` are
+        people already tracked; a new person on one of them is a duplicate. The members'
+        ``owner`` becomes the new tracks' indices after the active ones. Returns the new tracks
+        and their heights."""
         cfg = self.config
-        d = np.linalg.norm(floor[free][:, None] - floor[free][None], axis=-1)
-        left = list(range(len(free)))
+        gap, mid, ok = _pair_gaps(free, cam, origins, dirs, seen, height)
+        mean_gap = np.where(ok.sum(-1) >= 3, (gap * ok).sum(-1) / np.maximum(ok.sum(-1), 1), np.inf)
+        left = sorted(range(len(free)), key=lambda i: (-int(seen[free[i]].sum()), i))
         born: list[_Track] = []
+        heights: list[float] = []
         while left:
-            seed = left[0]
-            members = [seed]
-            for j in sorted(left[1:], key=lambda j: d[seed, j]):
-                taken = {frame[free[m]] for m in members}
-                if d[seed, j] <= cfg.cluster_m and frame[free[j]] not in taken:
+            seed = left.pop(0)
+            members, frames, cams = [seed], {frame[free[seed]]}, {cam[free[seed]]}
+            for j in sorted(left, key=lambda j: mean_gap[seed, j]):
+                if mean_gap[seed, j] > cfg.cluster_m:
+                    break
+                if frame[free[j]] not in frames:
                     members.append(j)
+                    frames.add(frame[free[j]])
+                    cams.add(cam[free[j]])
+            if len(cams) < 2:
+                continue
             left = [j for j in left if j not in members]
-            xy = floor[free[members]].mean(axis=0)
+            pairs = ok[seed, members[1:]][..., _BODY]
+            points = mid[seed, members[1:]][..., _BODY, :2]
+            xy = (points * pairs[..., None]).sum((0, 1)) / max(int(pairs.sum()), 1)
             if len(known) and np.linalg.norm(known - xy, axis=-1).min() < cfg.duplicate_m:
                 continue
             tr = self._new_track(xy, t)
             owner[free[members]] = len(self._active)
             self._active.append(tr)
             born.append(tr)
-        return born
+            heights.append(float(np.median(height[free[members]])))
+        return born, np.asarray(heights)
 
     def _settle_tentative(self, t: float) -> None:
         """Confirm tentative tracks seen long enough; drop those unseen for a few windows and
@@ -701,7 +743,11 @@ class PeopleTracker:
         dt = t - np.array([tr.t for tr in tracks])
         fresh = np.array([tr.hits == 0 for tr in tracks])
         resid = xy - _predict(pos, vel, dt)
-        pos = np.where(fresh[:, None], xy, xy - 0.4 * resid)
+        # A step farther than a person can walk is mostly a neighbour's keypoints: damp it.
+        reach = 0.05 + 1.5 * np.maximum(dt, cfg.window_s)
+        size = np.linalg.norm(resid, axis=-1)
+        resid *= np.minimum(1.0, reach / np.maximum(size, 1e-9))[:, None]
+        pos = np.where(fresh[:, None], xy, _predict(pos, vel, dt) + 0.6 * resid)
         gain = np.where(fresh | (dt <= 1e-6), 0.0, 0.25 / np.maximum(dt, cfg.window_s))
         vel = vel + gain[:, None] * resid
         speed = np.linalg.norm(vel, axis=-1)
@@ -834,25 +880,46 @@ class _Predicted:
         confirmed = np.array([tr.confirmed for tr in tracks])
         return cls(pos, vel3, prior, valid, confirmed)
 
-    def extended(self, xy: FloatArray) -> _Predicted:
-        """With new tracks standing still at ``xy (B, 2)``, nominal skeletons, not confirmed."""
+    def extended(self, xy: FloatArray, height: FloatArray) -> _Predicted:
+        """With new tracks standing still at ``xy (B, 2)``, nominal skeletons of ``height (B,)``,
+        not confirmed."""
         n = len(xy)
         return _Predicted(
             np.concatenate([self.pos, xy]),
             np.concatenate([self.vel3, np.zeros((n, 3))]),
-            np.concatenate([self.prior, _nominal(xy)]),
+            np.concatenate([self.prior, _nominal(xy, height)]),
             np.concatenate([self.valid, np.zeros((n, _N_KP), bool)]),
             np.concatenate([self.confirmed, np.zeros(n, bool)]),
         )
 
 
-def _nominal(xy: FloatArray) -> FloatArray:
+def _nominal(xy: FloatArray, height: FloatArray | None = None) -> FloatArray:
     """Nominal skeletons ``(M, 17, 3)``: every keypoint above the floor point at its usual
-    height."""
+    height (for people of ``height (M,)``, by default :data:`_HEIGHT`)."""
     out = np.empty((len(xy), _N_KP, 3))
     out[..., :2] = xy[:, None, :]
-    out[..., 2] = _NOMINAL_Z
+    out[..., 2] = _NOMINAL_Z if height is None else height[:, None] * _FRACTION
     return out
+
+
+def _pair_gaps(
+    free: IntArray,
+    cam: IntArray,
+    origins: FloatArray,
+    dirs: FloatArray,
+    seen: NDArray[np.bool_],
+    height: FloatArray,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """For each pair of the detections ``free (F,)``: the gaps ``(F, F, 17)`` between their
+    keypoint rays, the midpoints ``(F, F, 17, 3)``, and where they count: the keypoint seen by
+    both, of different cameras, meeting ahead of both at about the height where the detections'
+    fitted heights put it."""
+    o, d, s = origins[free][:, None, None, :], dirs[free], seen[free]
+    gap, mid, ok = ray_gaps(o, d[:, None], origins[free][None, :, None, :], d[None])
+    expected = 0.5 * (height[free][:, None] + height[free][None])[..., None] * _FRACTION
+    ok &= s[:, None] & s[None] & (cam[free][:, None] != cam[free][None])[..., None]
+    ok &= np.abs(mid[..., 2] - expected) < _HEIGHT_SLACK_M
+    return gap, mid, ok
 
 
 def _match_cost(
@@ -894,6 +961,31 @@ def _match_cost(
     return out
 
 
+def _body_axis(
+    points: FloatArray,
+    multi: NDArray[np.bool_],
+    group: IntArray,
+    floor: FloatArray,
+    seen: NDArray[np.bool_],
+    fallback: FloatArray,
+) -> FloatArray:
+    """Where each of G people stands ``(G, 2)``: the mean of their body keypoints ``points
+    (G, 17, 3)`` triangulated by several cameras (``multi``), if at least two; else the mean
+    floor fit ``floor (N, 2)`` of their detections (``group (N,)``) that show an ankle; else
+    ``fallback``."""
+    m = multi[:, _BODY]
+    n_multi = m.sum(-1)
+    mean_multi = (points[:, _BODY, :2] * m[..., None]).sum(1) / np.maximum(n_multi, 1)[:, None]
+    feet = seen[:, _ANKLES].any(-1).astype(float)
+    n_feet = np.bincount(group, feet, minlength=len(points))
+    sums = np.stack([np.bincount(group, feet * floor[:, i], len(points)) for i in (0, 1)], -1)
+    mean_feet = sums / np.maximum(n_feet, 1)[:, None]
+    out: FloatArray = np.where(
+        (n_multi >= 2)[:, None], mean_multi, np.where((n_feet > 0)[:, None], mean_feet, fallback)
+    )
+    return out
+
+
 def _summarise(
     points: FloatArray, ok: NDArray[np.bool_], fallback: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -920,20 +1012,28 @@ def _summarise(
 
 def _floor_points(
     centres: FloatArray, dirs: FloatArray, seen: NDArray[np.bool_]
-) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Each detection's floor position ``(N, 2)``: its keypoint rays cut at nominal keypoint
-    heights, averaged with per-keypoint weights; and whether it has one."""
-    dz = dirs[..., 2]
-    down = dz < -1e-3
-    s = (_NOMINAL_Z - centres[:, None, 2]) / np.where(down, dz, -1.0)
-    ok = seen & down & (s > 0) & (s < 30.0)
-    xy = centres[:, None, :2] + s[..., None] * dirs[..., :2]
-    w = np.where(ok, _FLOOR_WEIGHT, 0.0)
-    total = w.sum(-1)
-    floor = (np.where(ok[..., None], xy, 0.0) * w[..., None]).sum(1) / np.maximum(total, 1e-9)[
-        :, None
-    ]
-    return floor, total > 0
+) -> tuple[FloatArray, NDArray[np.bool_], FloatArray]:
+    """Each detection's floor position ``(N, 2)``, whether it has one, and the person's height
+    ``(N,)``. Body keypoints stand upright above the floor point at fixed fractions of the
+    height (:data:`_FRACTION`); floor point and height are fitted to the keypoint rays by least
+    squares, with the height pulled towards :data:`_HEIGHT`. (Cutting each ray at a nominal
+    height instead errs by a metre for a short person seen at a grazing angle.)"""
+    w = np.where(seen, _FLOOR_WEIGHT, 0.0)
+    # Residual of keypoint k: (I - d dᵀ)(A_k u - c) with u = (x, y, h), A_k = diag(1, 1, f_k).
+    proj = w[..., None, None] * (np.eye(3) - dirs[..., :, None] * dirs[..., None, :])
+    a = np.ones((_N_KP, 3))
+    a[:, 2] = _FRACTION
+    gram = (proj * (a[:, :, None] * a[:, None, :])).sum(1)  # (N, 3, 3)
+    rhs = (a * (proj @ centres[:, None, :, None])[..., 0]).sum(1)  # (N, 3)
+    # Prior: the nominal height, and (very weakly) the floor below the camera.
+    reg = np.array([1e-4, 1e-4, _HEIGHT_WEIGHT])
+    gram += np.diag(reg)
+    rhs += reg * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], axis=1)
+    u = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    points = u[:, None, :] * a  # (N, K, 3)
+    ahead = ((points - centres[:, None, :]) * dirs).sum(-1) > 0
+    ok = ((w > 0) & ahead).any(-1) & (u[:, 2] > 0.8) & (u[:, 2] < 2.4)
+    return u[:, :2], ok, u[:, 2]
 
 
 def _assign(

@@ -90,6 +90,25 @@ def ray_distances(points: FloatArray, origins: FloatArray, dirs: FloatArray) -> 
     return out
 
 
+def ray_gaps(
+    o1: FloatArray, d1: FloatArray, o2: FloatArray, d2: FloatArray
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Where two rays (unit directions, all broadcast to ``(..., 3)``) come closest: the gap
+    between them ``(...)``, its midpoint ``(..., 3)``, and whether that lies ahead on both rays
+    (nearly parallel rays never qualify)."""
+    w = o1 - o2
+    b = (d1 * d2).sum(-1)
+    d, e = (d1 * w).sum(-1), (d2 * w).sum(-1)
+    den = 1.0 - b * b
+    ok = den > 1e-6
+    den = np.where(ok, den, 1.0)
+    s1, s2 = (b * e - d) / den, (e - b * d) / den
+    p1, p2 = o1 + s1[..., None] * d1, o2 + s2[..., None] * d2
+    gap: FloatArray = np.linalg.norm(p1 - p2, axis=-1)
+    mid: FloatArray = 0.5 * (p1 + p2)
+    return gap, mid, ok & (s1 > 0) & (s2 > 0)
+
+
 def triangulate(
     origins: FloatArray,
     dirs: FloatArray,

@@ -105,6 +105,45 @@ def test_small_counts_are_preferred() -> None:
     assert probs[("big", -1)] > 2 * probs[("yog-straw", -2)]
 
 
+def test_limits_cap_the_units_that_can_move() -> None:
+    # Two chips fit best, but the cart holds one: then it is the 240 g of nothing known.
+    free = identify(2 * CHIPS.weight_g, 0.4, [CHIPS, COLA], params=EVERYTHING)
+    assert free.best is not None
+    assert (free.best.sku, free.best.qty) == ("chips", 2)
+    capped = identify(
+        2 * CHIPS.weight_g, 0.4, [CHIPS, COLA], params=EVERYTHING, limits={"chips": 1, "cola": 3}
+    )
+    assert all(abs(it.qty) <= 1 for h in capped.hypotheses for it in h.items if it.sku == "chips")
+    assert capped.unexplained > 0.5
+    # A product the limits do not name cannot move at all.
+    assert identify(COLA.weight_g, 0.4, [COLA], limits={}).hypotheses == ()
+
+
+def test_priors_weigh_look_alikes() -> None:
+    # Equal weights: the likelihoods tie and the 3 : 1 prior decides, in proportion; the
+    # products' total prior (against "unexplained") stays about the same.
+    twin = product("twin", YOG_A.weight_g, YOG_A.weight_sd_g)
+    result = identify(YOG_A.weight_g, 0.4, [YOG_A, twin], priors={"yog-straw": 3.0})
+    p = {h.sku: h.probability for h in result.hypotheses if h.qty == 1 and not h.also}
+    assert p["yog-straw"] / p["twin"] == pytest.approx(3.0, rel=1e-6)
+    plain = identify(YOG_A.weight_g, 0.4, [YOG_A, twin])
+    assert result.unexplained == pytest.approx(plain.unexplained, rel=0.05)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["cola", "chips", "gum"]), st.integers(0, 3)),
+    st.floats(-1500.0, 1500.0),
+)
+def test_property_limits_are_respected(limits: dict[str, int], delta: float) -> None:
+    result = identify(delta, 0.5, [COLA, CHIPS, GUM], params=EVERYTHING, limits=limits)
+    for h in result.hypotheses:
+        for it in h.items:
+            assert abs(it.qty) <= limits.get(it.sku, 0)
+    probs = [h.probability for h in result.hypotheses]
+    assert math.fsum(probs) + result.unexplained == pytest.approx(1.0, abs=1e-9)
+
+
 @pytest.mark.parametrize("delta", [0.0, -2000.0, 37.0])
 def test_changes_no_product_explains(delta: float) -> None:
     result = identify(delta, 0.3, [COLA, CHIPS])

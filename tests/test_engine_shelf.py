@@ -240,6 +240,48 @@ def test_put_that_is_taken_back_soon_is_no_event() -> None:
     assert events == []
 
 
+def test_a_put_is_confirmed_once_the_hand_has_left() -> None:
+    c = put(T0 + 5.0, 250.0)
+    det = ShelfDetector(["P1", "P2"])
+    t_free = c.t_end + 0.4  # the hand left then (someone watching the hands says so)
+    early = None
+    for m in render([c], 12.0, Signal(), seed=22):
+        assert det.feed(m) == []  # the timer alone would wait rise_confirm_s
+        if m.t > c.t_end + 0.4 and early is None:
+            (rise,) = det.pending()
+            assert rise.plate == "P1"
+            assert rise.delta_g == pytest.approx(250.0, abs=1.5)
+            assert c.t_end - 0.2 <= rise.t_settled <= c.t_end + 0.3
+            assert det.confirm("P2", t_free, m.t) is None  # a still plate has nothing pending
+            event = det.confirm("P1", t_free, m.t)
+            if rise.t_last < t_free + PARAMS.confirm_hold_s:
+                assert event is None  # the raised load is not seen long enough after yet
+                continue
+            assert event is not None
+            early = event
+            assert event.delta_g == pytest.approx(250.0, abs=1.5)
+            assert event.t_emit == m.t
+            assert det.pending() == []
+    assert early is not None
+    assert early.t_emit - c.t_end <= 1.0
+    assert det.flush(T0 + 13.0) == []
+
+
+def test_a_resting_hand_is_never_confirmed() -> None:
+    lean = PlateContact("P1", T0 + 5.0, T0 + 8.0, 0.0, hold_g=300.0, kind="lean")
+    det = ShelfDetector(["P1"])
+    seen_pending = False
+    for m in render([lean], 14.0, Signal(), seed=23):
+        assert det.feed(m) == []
+        seen_pending |= bool(det.pending())
+        # The hand leaves at 8 s: from then on there is nothing left to confirm.
+        if m.t > lean.t_end + 0.4:
+            assert det.pending() == []
+            assert det.confirm("P1", lean.t_end + 0.1, m.t) is None
+    assert seen_pending
+    assert det.flush(T0 + 15.0) == []
+
+
 def test_pick_across_lost_messages() -> None:
     c = pick(T0 + 5.0, -80.0)
     msgs = [m for m in render([c], 12.0, Signal(sd=0.8), seed=17) if not T0 + 4.7 < m.t < T0 + 5.6]

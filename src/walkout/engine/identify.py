@@ -43,8 +43,9 @@ class IdentifyParams:
     other_max_qty: int = 2
     other_prior: float = 0.03
     """Prior share of all products not faced on the plate together."""
-    mixed_prior: float = 0.3
-    """Prior of a mix of two own products relative to a single product with as many units."""
+    mixed_prior: float = 0.05
+    """Prior of a mix of two own products relative to a single product with as many units: a
+    hand takes one product at a time, so a mix is mostly two hands at once."""
     mixed_max_units: int = 3
     """Most units in a mix (both products together)."""
     unexplained_prior: float = 0.01
@@ -80,6 +81,10 @@ class Hypothesis:
     @property
     def items(self) -> tuple[ItemCount, ...]:
         return (ItemCount(self.sku, self.qty), *self.also)
+
+    @property
+    def also_skus(self) -> tuple[str, ...]:
+        return tuple(i.sku for i in self.also)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +132,15 @@ def identify(
     other_products: Sequence[Product] = (),
     evidence: Mapping[str, float] | None = None,
     params: IdentifyParams | None = None,
+    limits: Mapping[str, int] | None = None,
+    priors: Mapping[str, float] | None = None,
 ) -> Identification:
-    """Rank what a change of ``delta_g`` ± ``sd_g`` grams on a plate may have been."""
+    """Rank what a change of ``delta_g`` ± ``sd_g`` grams on a plate may have been.
+
+    ``limits`` caps the units of a product that can have moved (a cart's count, for a put);
+    ``priors`` scales each product's prior (positive; default 1)."""
     candidates = Candidates.build(plate_products, other_products)
-    return identify_candidates(delta_g, sd_g, candidates, evidence, params)
+    return identify_candidates(delta_g, sd_g, candidates, evidence, params, limits, priors)
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,14 @@ class _Group:
     k2: IntArray
     q2: IntArray
     log_prior: FloatArray
+
+    def capped(self, cap: IntArray) -> _Group:
+        """The hypotheses moving at most ``cap[k]`` units of each candidate ``k``."""
+        two = self.k2 >= 0
+        ok = (np.abs(self.q1) <= cap[self.k1]) & (
+            ~two | (np.abs(self.q2) <= cap[np.where(two, self.k2, 0)])
+        )
+        return _Group(self.k1[ok], self.q1[ok], self.k2[ok], self.q2[ok], self.log_prior[ok])
 
     def moments(self, c: Candidates) -> tuple[FloatArray, FloatArray]:
         """Mean and variance of the change under each hypothesis, from product spreads."""
@@ -186,6 +204,8 @@ def identify_candidates(
     candidates: Candidates,
     evidence: Mapping[str, float] | None = None,
     params: IdentifyParams | None = None,
+    limits: Mapping[str, int] | None = None,
+    priors: Mapping[str, float] | None = None,
 ) -> Identification:
     """:func:`identify` over prebuilt :class:`Candidates` (see :class:`StoreIdentifier`)."""
     p = params or IdentifyParams()
@@ -193,6 +213,9 @@ def identify_candidates(
         raise ValueError(f"delta_g and sd_g must be finite, got {delta_g!r} and {sd_g!r}")
     c = candidates
     weighted_groups = [(_own_group(c, p), 1.0 - p.other_prior), (_other_group(c, p), p.other_prior)]
+    if limits is not None:
+        cap = np.array([limits.get(sku, 0) for sku in c.skus], dtype=np.int64)
+        weighted_groups = [(g.capped(cap), m) for g, m in weighted_groups]
     weighted_groups = [(g, m) for g, m in weighted_groups if len(g.k1)]
     if not weighted_groups:
         return Identification((), 1.0)
@@ -212,6 +235,11 @@ def identify_candidates(
             for g, m in weighted_groups
         ]
     )
+    if priors is not None:
+        log_w = np.log(np.array([priors.get(sku, 1.0) for sku in c.skus], dtype=float))
+        two = k2 >= 0
+        log_prior += log_w[k1] + np.where(two, log_w[np.where(two, k2, 0)], 0.0)
+        log_prior += math.log(1.0 - p.unexplained_prior) - np.logaddexp.reduce(log_prior)
     resid = delta_g - mean
     log_post = log_prior - 0.5 * (resid * resid / var + np.log(var) + _LOG_2PI)
     log_unexplained = math.log(p.unexplained_prior / (2.0 * p.unexplained_range_g))

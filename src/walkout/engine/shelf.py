@@ -10,7 +10,9 @@ least ``max(event_min_g, event_k x noise SD)``:
 
 - a drop is emitted as soon as the load settles (picks must reach the cart fast);
 - a rise is held for ``rise_confirm_s`` first: a hand resting on the shelf looks like a put
-  until it leaves, and a rest that ends where it began is no event at all;
+  until it leaves, and a rest that ends where it began is no event at all. Whoever sees the
+  hands may confirm it sooner (:meth:`ShelfDetector.confirm`): once the hand has left and the
+  load stays up, it was a put;
 - a press, a touch, a rest or a single wild sample that returns to the old level is no event.
 
 Changes inside one episode merge: two hands on one plate at once give one event with the net
@@ -55,6 +57,8 @@ class ShelfParams:
     rise_confirm_s: float = 7.0
     """A rise must hold this long before it is reported: a resting hand is not a put (the
     simulated ones rest 2-6 s)."""
+    confirm_hold_s: float = 0.15
+    """An early confirmation needs the raised load seen this long after the hand left."""
     max_episode_s: float = 20.0
     """An episode that never settles is dropped after this long and the plate re-learnt."""
     press_window_s: float = 0.4
@@ -112,6 +116,19 @@ class ShelfEvent:
     press_seen: bool = False
     hold_seen: bool = False
     """The load rested above both levels for a while (a hand leaning during the change)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRise:
+    """A rise that has settled but is not reported yet (it may still be a resting hand)."""
+
+    plate: str
+    t_start: float
+    t_settled: float
+    """When the load reached its raised level."""
+    t_last: float
+    """Time of the latest sample seen at that level."""
+    delta_g: float
 
 
 class _State(IntEnum):
@@ -188,6 +205,7 @@ class PlateDetector:
         self._level_sum = 0.0
         self._level_n = 0
         self._t_settled = 0.0
+        self._t_level_last = 0.0
 
     @property
     def noise_sd(self) -> float:
@@ -198,6 +216,31 @@ class PlateDetector:
     def baseline(self) -> float:
         """Current resting load estimate (tare included); NaN before the first sample."""
         return self._base
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a settled rise awaits confirmation."""
+        return self._state is _State.PENDING
+
+    @property
+    def pending(self) -> PendingRise | None:
+        """The settled rise awaiting confirmation, if any."""
+        if self._state is not _State.PENDING:
+            return None
+        return PendingRise(
+            self.plate, self._t_start, self._t_settled, self._t_level_last, self._level - self._pre
+        )
+
+    def confirm(self, t_free: float, t_now: float) -> ShelfEvent | None:
+        """No hand has been at the plate since ``t_free`` (it is ``t_now``): report the pending
+        rise if its level was still seen ``confirm_hold_s`` after that (a resting hand has gone
+        by then)."""
+        if (
+            self._state is _State.PENDING
+            and self._t_level_last >= t_free + self.params.confirm_hold_s
+        ):
+            return self._emit(self._level, self._t_settled, t_now)
+        return None
 
     @property
     def open_since(self) -> float | None:
@@ -370,6 +413,7 @@ class PlateDetector:
         window = self._buf_g[i0:]
         self._level_sum, self._level_n = math.fsum(window), len(window)
         self._t_settled = t_end
+        self._t_level_last = t_now
         return None
 
     def _pending(
@@ -380,6 +424,7 @@ class PlateDetector:
             self._level_sum += math.fsum(gs)
             self._level_n += len(gs)
             self._level = self._level_sum / self._level_n
+            self._t_level_last = ts[-1]
             if ts[-1] - self._t_settled >= self.params.rise_confirm_s:
                 return self._emit(self._level, self._t_settled, ts[-1])
             return None
@@ -458,6 +503,7 @@ class ShelfDetector:
         self.params = params or ShelfParams()
         self.stats = ShelfStats()
         self._plates = {pid: PlateDetector(pid, self.params, self.stats) for pid in plates}
+        self._pending: set[str] = set()
 
     @classmethod
     def for_store(cls, store: Store, params: ShelfParams | None = None) -> ShelfDetector:
@@ -474,11 +520,28 @@ class ShelfDetector:
             self.stats.unknown_plate += 1
             return []
         event = det.feed(msg.t, msg.hz, msg.g)
+        if det.waiting:
+            self._pending.add(msg.plate)
+        else:
+            self._pending.discard(msg.plate)
         return [] if event is None else [event]
+
+    def pending(self) -> list[PendingRise]:
+        """Every settled rise awaiting confirmation, by plate id."""
+        out = [self._plates[pid].pending for pid in sorted(self._pending)]
+        return [r for r in out if r is not None]
+
+    def confirm(self, plate_id: str, t_free: float, t_now: float) -> ShelfEvent | None:
+        """See :meth:`PlateDetector.confirm`."""
+        event = self._plates[plate_id].confirm(t_free, t_now)
+        if event is not None:
+            self._pending.discard(plate_id)
+        return event
 
     def flush(self, t: float) -> list[ShelfEvent]:
         """End of stream at ``t``: the events still open that have a known final level."""
         events = [det.flush(t) for det in self._plates.values()]
+        self._pending.clear()
         return [e for e in events if e is not None]
 
     def open_since(self, plate_id: str) -> float | None:

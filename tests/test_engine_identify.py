@@ -150,6 +150,15 @@ def test_changes_no_product_explains(delta: float) -> None:
     assert result.unexplained > 0.9
 
 
+@pytest.mark.parametrize("delta", [-2000.0, 1e6])
+def test_evidence_on_an_unexplained_change_gives_no_nan(delta: float) -> None:
+    """Every hypothesis' likelihood underflows to 0: camera evidence must not divide by it."""
+    result = identify(delta, 0.3, [COLA, CHIPS], evidence={"cola": 0.9})
+    assert all(math.isfinite(h.probability) for h in result.hypotheses)
+    assert math.isfinite(result.unexplained)
+    assert result.unexplained > 0.9
+
+
 def test_no_candidates() -> None:
     result = identify(-100.0, 1.0, [])
     assert result.hypotheses == ()

@@ -252,7 +252,9 @@ def identify_candidates(
         two = k2 >= 0
         factor = np.where(two, (scores[k1] + scores[np.where(two, k2, 0)]) / 2.0, scores[k1])
         weighted = prob * factor
-        prob = weighted * (prob.sum() / weighted.sum())
+        total = float(weighted.sum())
+        if total > 0.0:  # all zero when the change is unexplained: nothing to reweight
+            prob = weighted * (prob.sum() / total)
     order = np.argsort(-prob, kind="stable")[: p.max_hypotheses]
     hypotheses = []
     for i in order.tolist():

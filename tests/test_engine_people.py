@@ -20,7 +20,7 @@ from walkout.domain.messages import (
     TrackMsg,
     parse_message,
 )
-from walkout.engine.people import PeopleTracker, _floor_points
+from walkout.engine.people import PeopleTracker, _distinct, _floor_points
 
 STORE = make_store()
 tracker_bank = PeopleTracker(STORE).cameras
@@ -389,3 +389,51 @@ def test_follows_a_person_rendered_by_the_simulated_cameras() -> None:
             if hand is not None:
                 errors.append(np.linalg.norm(np.array(hand) - true))
     assert np.median(errors) < 0.1
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_neighbours_half_a_metre_apart_at_a_shelf_keep_their_identities(seed: int) -> None:
+    """Two people stand 0.5 m apart at the gondola, both reaching in, for several seconds;
+    then one steps back and walks off to the exit while the other stays: each keeps their own
+    track throughout."""
+    tall = Walker(
+        [(T0, 0.4, 3.2), (T0 + 2.5, 3.05, 4.85), (T0 + 9, 3.05, 4.85), (T0 + 10, 3.05, 4.0),
+         (T0 + 13, 7.5, 3.0)],
+        height=1.84,
+        reaches=[(T0 + 3.0, T0 + 5.0, (3.1, 5.35, 1.0)), (T0 + 7.0, T0 + 8.0, (3.3, 5.4, 1.2))],
+    )  # fmt: skip
+    short = Walker(
+        [(T0 + 0.6, 0.4, 2.8), (T0 + 3.2, 3.55, 4.85), (T0 + 13, 3.55, 4.85)],
+        height=1.58,
+        reaches=[(T0 + 4.0, T0 + 6.5, (3.5, 5.35, 1.1)), (T0 + 8.5, T0 + 9.5, (3.4, 5.4, 1.0))],
+    )
+    people = [tall, short]
+    tracker = PeopleTracker(STORE)
+    trace = follow(tracker, render_poses(STORE, people, T0, T0 + 13, seed=seed), people)
+    assert_one_identity_each(trace, settle=6)
+    assert tracker.stats.confirmed == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 2), st.floats(0, 2), st.floats(0, 1), st.booleans()),
+        max_size=8,
+    )
+)
+def test_two_confirmed_people_never_land_on_one_body(
+    rows: list[tuple[float, float, float, bool]],
+) -> None:
+    """Of confirmed people whose updates land closer than the limit, the one drawn farther
+    from its prediction is held back; every other update stands."""
+    xy = np.array([(x, y) for x, y, _, _ in rows]).reshape(-1, 2)
+    jump = np.array([j for _, _, j, _ in rows])
+    confirmed = np.array([c for *_, c in rows], dtype=bool)
+    keep = _distinct(xy, jump, confirmed, 0.3)
+    assert keep[~confirmed].all()
+    kept = xy[keep & confirmed]
+    gaps = np.linalg.norm(kept[:, None] - kept[None], axis=-1) + 9 * np.eye(len(kept))
+    assert (gaps >= 0.3).all()
+    for g in np.flatnonzero(~keep):  # held back only for a close, steadier neighbour
+        near = confirmed & (np.linalg.norm(xy - xy[g], axis=-1) < 0.3)
+        assert (near & ((jump < jump[g]) | ((jump == jump[g]) & (np.arange(len(xy)) < g)))).any()

@@ -112,7 +112,7 @@ def test_box_distance_is_the_distance_to_the_nearest_point_of_the_box(p: list[fl
 @given(
     st.floats(0.5, 7.5), st.floats(0.5, 5.5), st.floats(0.0, 2.0), st.floats(-0.5, 0.5)
 )  # fmt: skip
-def test_rays_through_one_point_meet_there_and_lifted_rays_miss_by_the_lift(
+def test_rays_through_one_point_meet_there_and_shifted_rays_miss_by_the_shift(
     x: float, y: float, z: float, lift: float
 ) -> None:
     point = np.array([x, y, z])
@@ -121,12 +121,14 @@ def test_rays_through_one_point_meet_there_and_lifted_rays_miss_by_the_lift(
     assert ok.all()
     assert np.abs(gap).max() < 1e-6
     assert np.abs(mid - point).max() < 1e-6
-    # Camera 0's ray moved up by `lift` misses the others by at most that, and by no more
-    # than it is from their rays.
-    lifted = origins[0, 0] + [0.0, 0.0, lift]
+    # Camera 0's ray moved by `lift` across camera 1's ray (along their common normal; moving
+    # it along itself, as straight up for a point below the camera, changes nothing) misses
+    # camera 1's ray by exactly that and the others by at most that.
+    normal = np.cross(dirs[0, 0], dirs[1, 0])
+    lifted = origins[0, 0] + lift * normal / np.linalg.norm(normal)
     gap, _, _ = ray_gaps(lifted, dirs[0, 0], origins[1:, 0], dirs[1:, 0])
     assert (gap <= abs(lift) + 1e-9).all()
-    assert gap.max() > 0.1 * abs(lift) - 1e-9
+    assert gap[0] == pytest.approx(abs(lift), abs=1e-9)
 
 
 def test_rays_that_meet_behind_a_camera_or_run_parallel_do_not_count() -> None:

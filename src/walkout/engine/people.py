@@ -14,7 +14,9 @@
   tentative tracks; one camera alone starts none. A tentative track is confirmed near an entry
   gate after a few windows, elsewhere only after being seen for longer (and then it may resume
   a track that was lost nearby), and dropped if it stops being seen. A position update that
-  jumps farther than a person walks is damped (it is mostly a neighbour's keypoints).
+  jumps farther than a person walks is damped (it is mostly a neighbour's keypoints), and two
+  confirmed people never merge: where their updates would land within a body's width, the one
+  drawn farther from its prediction coasts instead.
 - ``track``: people tracked elsewhere, under external ids.
 
 It keeps ~30 s of head and hand history per person for attribution (:meth:`hands_near`,
@@ -101,7 +103,8 @@ class TrackerConfig:
     #: Unmatched detections of different cameras whose keypoint rays pass this close to each
     #: other (on average) are one new person.
     cluster_m: float = 0.25
-    #: New people closer than this to a known track are its duplicates.
+    #: New people closer than this to a known track are its duplicates, and two people whose
+    #: updates land this close follow one body (the one drawn farther keeps its old state).
     duplicate_m: float = 0.3
     #: A detection needs this many keypoints to count.
     min_keypoints: int = 5
@@ -586,7 +589,9 @@ class PeopleTracker:
             origins = centres[used] - state.vel3[users][group] * dt[used, None]
             rays = (np.broadcast_to(origins[:, None, :], dirs[used].shape), dirs[used])
             prior = state.prior[users]
-            points, views = triangulate(*rays, weights[used], group, prior, outlier_m=cfg.outlier_m)
+            points, views = triangulate(
+                *rays, weights[used], group, prior, outlier_m=cfg.outlier_m, rounds=3
+            )
             ok = views > 0
             cameras = np.bincount(
                 np.unique(group * len(self.cameras) + cam[used]) // len(self.cameras)
@@ -605,12 +610,15 @@ class PeopleTracker:
                 )
                 points = np.where((one & _IS_BODY)[..., None], placed, points)
             fixed = np.where((one & ~_IS_BODY)[..., None], [1.0, 1.0, 0.0], 1.0)
-            moved = [tracks[i] for i in users]
-            for g, tr in enumerate(moved):
+            xy, head, hands = _summarise(points, ok, axis)
+            jump = np.linalg.norm(xy - state.pos[users], axis=-1)
+            keep = _distinct(xy, jump, state.confirmed[users], cfg.duplicate_m)
+            moved = [tracks[i] for i, k in zip(users, keep, strict=True) if k]
+            for g, tr in zip(np.flatnonzero(keep), moved, strict=True):
                 new = fixed[g] * points[g] + (1 - fixed[g]) * prior[g]
                 tr.skel = np.where(ok[g, :, None], new, tr.skel)
                 tr.skel_t = np.where(ok[g], t_ref, tr.skel_t)
-            self._commit(moved, t_ref, *_summarise(points, ok, axis))
+            self._commit(moved, t_ref, xy[keep], head[keep], hands[keep])
         for tr in tracks:
             if tr.t < t_ref:
                 tr.misses += 1
@@ -984,6 +992,22 @@ def _body_axis(
         (n_multi >= 2)[:, None], mean_multi, np.where((n_feet > 0)[:, None], mean_feet, fallback)
     )
     return out
+
+
+def _distinct(
+    xy: FloatArray, jump: FloatArray, confirmed: NDArray[np.bool_], apart_m: float
+) -> NDArray[np.bool_]:
+    """Which of G updated people keep their update ``xy (G, 2)``: where two confirmed people
+    would land closer than ``apart_m``, they are following one body, and the one drawn farther
+    from its prediction (``jump (G,)``, metres) keeps its old state instead, so two live people
+    never merge into one (the neighbour's keypoints pull a track off its own person)."""
+    keep = np.ones(len(xy), dtype=bool)
+    gap = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    close = (gap < apart_m) & confirmed[:, None] & confirmed[None]
+    for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
+        if keep[i] and keep[j]:
+            keep[j if (jump[j], j) > (jump[i], i) else i] = False
+    return keep
 
 
 def _summarise(

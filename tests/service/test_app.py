@@ -33,6 +33,19 @@ def test_openapi_documents_bearer_auth(store: Store) -> None:
     assert "/gates/{gate}/scan" in spec["paths"]
 
 
+def test_openapi_declares_422_as_the_error_body(store: Store) -> None:
+    """Found by the schemathesis fuzz: 422 was documented as FastAPI's list, sent as ours."""
+    spec = store.client.get("/openapi.json").json()
+    declared = spec["paths"]["/auth/sign-in"]["post"]["responses"]["422"]
+    ref = declared["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    body = spec["components"]["schemas"][ref]
+    assert body["properties"]["detail"]["type"] == "string"
+    assert set(body["required"]) == {"detail", "code"}
+    sent = store.client.post("/auth/sign-in", json={}).json()
+    assert set(sent) == {"detail", "code"}
+    assert isinstance(sent["detail"], str)
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [

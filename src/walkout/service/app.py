@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,6 +67,28 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(409, "a concurrent request changed the same data: retry", "conflict")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response, 422 included."""
+
+    detail: str
+    code: str
+
+
+def _declare_error_body(app: FastAPI) -> None:
+    """Make the OpenAPI document describe 422 answers as they are sent: an ``ErrorBody``."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            components = document.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in components:
+                components["HTTPValidationError"] = ErrorBody.model_json_schema()
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class Health(BaseModel):
@@ -145,6 +167,7 @@ def create_app(
     app.include_router(billing_router)
     app.include_router(receipts_router)
     app.include_router(disputes_router)
+    _declare_error_body(app)
 
     @app.get("/health", dependencies=[PUBLIC], tags=["service"], summary="Liveness and database")
     def health(session: DbSession) -> Health:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 import stripe
@@ -13,8 +11,7 @@ from payments_support import (
     FaultPlan,
     FaultyTransport,
     Harness,
-    LocalStripeUnavailable,
-    shared_localstripe,
+    localstripe_for_tests,
 )
 
 from walkout.payments import PaymentRetryableError
@@ -25,13 +22,7 @@ from walkout.payments.stripe_provider import StripeProvider
 @pytest.fixture(scope="session")
 def localstripe_url() -> Iterator[str]:
     """Base URL of a running localstripe; skipped locally if it cannot start, failed under CI."""
-    with ExitStack() as stack:
-        try:
-            url = stack.enter_context(shared_localstripe())
-        except LocalStripeUnavailable as e:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"localstripe is required under CI=true: {e}")
-            pytest.skip(f"localstripe could not start: {e}")
+    with localstripe_for_tests() as url:
         yield url
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import stripe
 
 from walkout.payments import PaymentProvider
@@ -221,3 +222,17 @@ class Harness:
     faults: FaultPlan
     count_authorizations: Callable[[str], int]
     count_captures: Callable[[str], int]
+
+
+@contextmanager
+def localstripe_for_tests() -> Iterator[str]:
+    """The machine's shared localstripe for a test session: skipped locally if it cannot
+    start, failed under ``CI=true``."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(shared_localstripe())
+        except LocalStripeUnavailable as e:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"localstripe is required under CI=true: {e}")
+            pytest.skip(f"localstripe could not start: {e}")
+        yield url

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 import stripe
 from sqlalchemy import Connection
 
-from payments.payments_support import API_KEY, LocalStripeUnavailable, shared_localstripe
+from payments.payments_support import API_KEY, localstripe_for_tests
 from walkout.service import Settings
 
 from .conftest import make_settings, open_store
@@ -21,13 +19,7 @@ from .shop import Feed, customer_of, enter, post_events, sku_priced
 @pytest.fixture(scope="session")
 def localstripe_url() -> Iterator[str]:
     """The machine's shared localstripe; skipped locally if it cannot start, failed under CI."""
-    with ExitStack() as stack:
-        try:
-            url = stack.enter_context(shared_localstripe())
-        except LocalStripeUnavailable as e:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"localstripe is required under CI=true: {e}")
-            pytest.skip(f"localstripe could not start: {e}")
+    with localstripe_for_tests() as url:
         yield url
 
 

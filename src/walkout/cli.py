@@ -388,8 +388,12 @@ def demo_cmd(
         bool, typer.Option("--serve/--no-serve", help="Keep the API up until Ctrl-C.")
     ] = True,
 ) -> None:
-    """The whole store: shoppers with accounts and cards, the engine live, the store service
-    taking payments, and each visit's receipt next to the truth."""
+    """The whole store: shoppers, the engine live, the service, payments and receipts.
+
+    Shoppers with accounts and ledger cards enter through the service's gates, the engine
+    runs live and feeds the service, which takes payments; each visit's receipt is printed
+    next to the truth, then the API stays up (unless --no-serve).
+    """
     from walkout.demo import (
         MANAGER_EMAIL,
         PASSWORD,
@@ -466,8 +470,11 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
-    """Serve the store's API (OpenAPI at /openapi.json), on embedded defaults or as configured
-    by WALKOUT_* settings (e.g. WALKOUT_DB_URL for PostgreSQL)."""
+    """Serve the store's API (OpenAPI at /openapi.json).
+
+    Embedded defaults (SQLite, the built-in payment ledger) unless WALKOUT_* settings say
+    otherwise, e.g. WALKOUT_DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
+    """
     from walkout.service.app import cli_serve
 
     cli_serve(port=port, host=host)

@@ -28,6 +28,8 @@ TABLES = {
     "receipt_lines",
     "payments",
     "disputes",
+    "stock",
+    "staff_tasks",
 }
 
 

@@ -43,6 +43,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/staff/disputes"): frozenset({T, M}),
     ("POST", "/staff/disputes/{dispute_id}/approve"): frozenset({T, M}),
     ("POST", "/staff/disputes/{dispute_id}/deny"): frozenset({T, M}),
+    ("GET", "/staff/inventory"): frozenset({T, M}),
+    ("PUT", "/staff/inventory/{plate}/{sku}"): frozenset({T, M}),
+    ("GET", "/staff/tasks"): frozenset({T, M}),
+    ("POST", "/staff/tasks/{task_id}/done"): frozenset({T, M}),
 }
 #: A value for each path parameter: an id that does not exist.
 PATH_VALUES = {
@@ -52,6 +56,9 @@ PATH_VALUES = {
     "visit_id": 10**9,
     "receipt_id": 10**9,
     "dispute_id": 10**9,
+    "plate": "no-plate",
+    "sku": "no-sku",
+    "task_id": 10**9,
 }
 
 

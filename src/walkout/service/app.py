@@ -34,6 +34,7 @@ from walkout.service.disputes.endpoints import router as disputes_router
 from walkout.service.entry.endpoints import router as entry_router
 from walkout.service.entry.token import EntryTokenSigner
 from walkout.service.errors import DomainError
+from walkout.service.inventory.endpoints import router as inventory_router
 from walkout.service.receipts.endpoints import router as receipts_router
 from walkout.service.security import BearerTokens, Passwords
 from walkout.service.settings import Settings, ensure_secret_key
@@ -167,6 +168,7 @@ def create_app(
     app.include_router(billing_router)
     app.include_router(receipts_router)
     app.include_router(disputes_router)
+    app.include_router(inventory_router)
     _declare_error_body(app)
 
     @app.get("/health", dependencies=[PUBLIC], tags=["service"], summary="Liveness and database")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from walkout.domain.store import Product
@@ -13,11 +13,13 @@ from walkout.storefile import load_store
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Products by SKU and the currency their prices are in (minor units)."""
+    """Products by SKU, the currency their prices are in (minor units), and the plates each
+    product faces on (in store-file order)."""
 
     store_id: str
     currency: str
     products: Mapping[str, Product]
+    facings: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def name(self, sku: str) -> str:
         """The product's name; the SKU itself for a product the store file does not list."""
@@ -29,11 +31,18 @@ class Catalogue:
         product = self.products.get(sku)
         return product.price if product is not None else None
 
+    def faces(self, plate: str, sku: str) -> bool:
+        """Whether the store file puts ``sku`` on ``plate``."""
+        return plate in self.facings.get(sku, ())
+
 
 @functools.cache
 def _load(path: Path, mtime_ns: int) -> Catalogue:
     store = load_store(path)
-    return Catalogue(store.id, store.currency, {p.sku: p for p in store.products})
+    facings: dict[str, list[str]] = {}
+    for facing in store.facings:
+        facings.setdefault(facing.sku, []).extend(facing.plates)
+    return Catalogue(store.id, store.currency, {p.sku: p for p in store.products}, facings)
 
 
 def load_catalogue(path: Path) -> Catalogue:

@@ -313,3 +313,55 @@ class Dispute(Base):
     error: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TaskKind(StrEnum):
+    """A staff task: refill a facing running low, or return an item put back on a foreign plate."""
+
+    RESTOCK = "restock"
+    MISPLACED = "misplaced"
+
+
+class Stock(Base):
+    """Units on one facing (a plate and a product it holds); unknown until staff count it."""
+
+    __tablename__ = "stock"
+
+    plate: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    units: Mapped[int | None]
+    #: Overrides the ``restock_threshold`` setting for this facing.
+    threshold: Mapped[int | None]
+    #: The cart event that last moved the count (null after a count or a task).
+    last_event_id: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffTask(Base):
+    """Work for staff on the shop floor; ``closed_at`` is null while it is open."""
+
+    __tablename__ = "staff_tasks"
+    __table_args__ = (
+        # At most one open restock task per facing, on both databases.
+        Index(
+            "uq_staff_tasks_open_restock",
+            "plate",
+            "sku",
+            unique=True,
+            sqlite_where=text("kind = 'restock' AND closed_at IS NULL"),
+            postgresql_where=text("kind = 'restock' AND closed_at IS NULL"),
+        ),
+        Index("ix_staff_tasks_closed_at", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TaskKind] = mapped_column(_enum(TaskKind))
+    plate: Mapped[str] = mapped_column(String(128))
+    sku: Mapped[str] = mapped_column(String(128))
+    #: Misplaced: the units put on the wrong plate; restock: the units left when it opened.
+    qty: Mapped[int]
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    event_id: Mapped[str | None] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))

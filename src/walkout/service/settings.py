@@ -146,6 +146,12 @@ class Settings(BaseSettings):
         description="Disputed lines up to this amount (minor units) are refunded at once; "
         "larger ones wait for staff.",
     )
+    restock_threshold: int = Field(
+        default=2,
+        ge=0,
+        description="Units on a facing at or below which a restock task opens (a facing may "
+        "override it).",
+    )
     stream_heartbeat: Duration = Field(
         default=timedelta(seconds=15),
         gt=timedelta(0),

@@ -26,6 +26,7 @@ from walkout.service.carts import repository
 from walkout.service.carts.schemas import CartLineRead, CartRead, CartUpdate, EventResult, Outcome
 from walkout.service.deps import Services
 from walkout.service.fields import MAX_ID
+from walkout.service.inventory import service as inventory
 from walkout.service.models import CartLine, Visit, VisitStatus
 from walkout.service.receipts import service as receipts
 from walkout.service.visits import service as visits
@@ -87,6 +88,7 @@ def _apply(
         if visit.status is not VisitStatus.OPEN:
             return "ignored"
         _change_line(session, visit.id, event)
+        inventory.on_item_event(session, services, visit.id, event)
         cart = read_cart(session, services, visit)
         updates.append(
             CartUpdate(kind="cart", visit_id=visit.id, visit_status=visit.status, cart=cart)

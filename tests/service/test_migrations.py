@@ -30,6 +30,7 @@ TABLES = {
     "disputes",
     "stock",
     "staff_tasks",
+    "age_checks",
 }
 
 

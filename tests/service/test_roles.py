@@ -47,6 +47,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("PUT", "/staff/inventory/{plate}/{sku}"): frozenset({T, M}),
     ("GET", "/staff/tasks"): frozenset({T, M}),
     ("POST", "/staff/tasks/{task_id}/done"): frozenset({T, M}),
+    ("POST", "/staff/visits/{visit_id}/age-check"): frozenset({T, M}),
 }
 #: A value for each path parameter: an id that does not exist.
 PATH_VALUES = {

@@ -19,6 +19,7 @@ from walkout.payments import PaymentProvider
 from walkout.service.accounts import service as accounts_service
 from walkout.service.accounts.endpoints import router as accounts_router
 from walkout.service.accounts.schemas import PersonRole
+from walkout.service.agecheck.endpoints import router as agecheck_router
 from walkout.service.auth import PUBLIC
 from walkout.service.billing import service as billing_service
 from walkout.service.billing.endpoints import router as billing_router
@@ -169,6 +170,7 @@ def create_app(
     app.include_router(receipts_router)
     app.include_router(disputes_router)
     app.include_router(inventory_router)
+    app.include_router(agecheck_router)
     _declare_error_body(app)
 
     @app.get("/health", dependencies=[PUBLIC], tags=["service"], summary="Liveness and database")

@@ -316,10 +316,12 @@ class Dispute(Base):
 
 
 class TaskKind(StrEnum):
-    """A staff task: refill a facing running low, or return an item put back on a foreign plate."""
+    """A staff task: refill a facing running low, return an item put back on a foreign plate, or
+    check a shopper's ID for an age-restricted product."""
 
     RESTOCK = "restock"
     MISPLACED = "misplaced"
+    AGE_CHECK = "age_check"
 
 
 class Stock(Base):
@@ -365,3 +367,26 @@ class StaffTask(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+
+
+class AgeCheckState(StrEnum):
+    """A visit's ID check: ``open`` until staff confirm the shopper's age or refuse the sale."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+class AgeCheck(Base):
+    """The ID check of a visit that picked an age-restricted product (one per visit)."""
+
+    __tablename__ = "age_checks"
+
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("staff_tasks.id", ondelete="SET NULL"))
+    state: Mapped[AgeCheckState] = mapped_column(_enum(AgeCheckState))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))

@@ -60,7 +60,7 @@ def approve_receipt(
 ) -> ReceiptRead:
     receipt = receipts.visible(session, principal.account, receipt_id)
     service.release(session, services, receipt, body.amount, principal.account)
-    return receipts.describe(session, receipt, evidence=True)
+    return receipts.describe(session, receipt, services.catalogue, evidence=True)
 
 
 @router.post(

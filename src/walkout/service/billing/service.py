@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from walkout.payments import Authorization, CardDeclined, PaymentError, PaymentRetryableError
 from walkout.payments import Payment as CapturedPayment
+from walkout.service.agecheck import repository as age_checks
 from walkout.service.billing import repository
 from walkout.service.billing.provider import retrying
 from walkout.service.billing.repository import Change
@@ -29,6 +30,7 @@ from walkout.service.deps import Services
 from walkout.service.errors import Conflict, NotFound
 from walkout.service.models import (
     Account,
+    AgeCheckState,
     Payment,
     PaymentState,
     Receipt,
@@ -54,6 +56,13 @@ class NothingToSettle(Conflict):
 
     def __init__(self) -> None:
         super().__init__("this visit owes nothing")
+
+
+class AgeCheckOpen(Conflict):
+    code = "age_check_open"
+
+    def __init__(self) -> None:
+        super().__init__("check the shopper's ID first: POST /staff/visits/{id}/age-check")
 
 
 class NotHeld(Conflict):
@@ -249,6 +258,9 @@ def release(
     payment = repository.get_by_visit(session, receipt.visit_id)
     if payment is None or not payment.held:
         raise NotHeld()
+    check = age_checks.get(session, receipt.visit_id)
+    if check is not None and check.state is AgeCheckState.OPEN:
+        raise AgeCheckOpen()
     limit = payment.authorized_amount if payment.authorized_amount is not None else payment.amount
     amount = payment.amount if amount is None else amount
     if amount > limit:

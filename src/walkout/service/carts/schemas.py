@@ -16,6 +16,9 @@ class CartLineRead(BaseModel):
     qty: int
     amount: int = Field(description="unit_price × qty (0 when the price is unknown).")
     confidence: float = Field(description="The engine's lowest confidence in this line.")
+    held_for_age_check: bool = Field(
+        default=False, description="Age-restricted: waits for staff to check the shopper's ID."
+    )
 
 
 class CartRead(BaseModel):

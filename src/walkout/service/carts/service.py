@@ -21,6 +21,7 @@ from walkout.domain.events import (
     ReceiptIssued,
     VisitClosed,
 )
+from walkout.service.agecheck import service as agecheck
 from walkout.service.billing import service as billing
 from walkout.service.carts import repository
 from walkout.service.carts.schemas import CartLineRead, CartRead, CartUpdate, EventResult, Outcome
@@ -89,6 +90,8 @@ def _apply(
             return "ignored"
         _change_line(session, visit.id, event)
         inventory.on_item_event(session, services, visit.id, event)
+        if isinstance(event, ItemAdded):
+            agecheck.on_item_added(session, services, visit.id, event)
         cart = read_cart(session, services, visit)
         updates.append(
             CartUpdate(kind="cart", visit_id=visit.id, visit_status=visit.status, cart=cart)
@@ -106,6 +109,7 @@ def _apply(
             return "ignored"
         payment = billing.open_payment(session, services, visit, receipt)
         if payment is not None:
+            agecheck.on_payment_opened(session, services, receipt, payment)
             payments.append(payment.id)
         updates.append(
             CartUpdate(
@@ -156,7 +160,9 @@ def read_cart(session: Session, services: Services, visit: Visit) -> CartRead:
     """The visit's cart now, named and priced from the catalogue."""
     catalogue = services.catalogue
     lines = []
-    for line in repository.lines(session, visit.id):
+    found = repository.lines(session, visit.id)
+    held = agecheck.held_skus(session, catalogue, visit.id, (line.sku for line in found))
+    for line in found:
         price = catalogue.price(line.sku)
         lines.append(
             CartLineRead(
@@ -166,6 +172,7 @@ def read_cart(session: Session, services: Services, visit: Visit) -> CartRead:
                 qty=line.qty,
                 amount=(price or 0) * line.qty,
                 confidence=line.confidence,
+                held_for_age_check=line.sku in held,
             )
         )
     return CartRead(

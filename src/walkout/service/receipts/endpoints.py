@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from walkout.service.auth import Person
-from walkout.service.deps import DbSession
+from walkout.service.deps import DbSession, ServicesDep
 from walkout.service.fields import MAX_ID
 from walkout.service.models import Role
 from walkout.service.receipts import service
@@ -26,8 +26,12 @@ def history(principal: Person, session: DbSession) -> list[ReceiptSummary]:
     summary="A receipt's lines, payment and disputes; staff see any receipt and its evidence",
 )
 def receipt(
-    receipt_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Person, session: DbSession
+    receipt_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    principal: Person,
+    session: DbSession,
+    services: ServicesDep,
 ) -> ReceiptRead:
     account = principal.account
     found = service.visible(session, account, receipt_id)
-    return service.describe(session, found, evidence=account.role is not Role.SHOPPER)
+    staff = account.role is not Role.SHOPPER
+    return service.describe(session, found, services.catalogue, evidence=staff)

@@ -32,6 +32,9 @@ class ReceiptLineRead(BaseModel):
     confidence: float
     dispute: DisputeRead | None
     evidence: list[LineEvidence] | None = Field(description="Staff only; null for shoppers.")
+    held_for_age_check: bool = Field(
+        default=False, description="Age-restricted: not captured until staff check the ID."
+    )
 
 
 class PaymentRead(BaseModel):

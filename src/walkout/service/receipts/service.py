@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 
 from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved, ReceiptIssued
 from walkout.domain.truth import ReceiptLine as EngineLine
+from walkout.service.agecheck import service as agecheck
 from walkout.service.billing import repository as payments
 from walkout.service.carts import repository as events
+from walkout.service.catalogue import Catalogue
 from walkout.service.deps import Services
 from walkout.service.disputes import repository as disputes
 from walkout.service.disputes.schemas import DisputeRead
@@ -145,11 +147,15 @@ def _evidence(session: Session, visit_id: int) -> dict[str, list[LineEvidence]]:
     return by_sku
 
 
-def describe(session: Session, receipt: Receipt, *, evidence: bool) -> ReceiptRead:
-    """The receipt with its lines, their disputes and (for staff) their evidence."""
+def describe(
+    session: Session, receipt: Receipt, catalogue: Catalogue, *, evidence: bool
+) -> ReceiptRead:
+    """The receipt with its lines, their disputes, their age-check holds and (for staff) their
+    evidence."""
     disputed = {d.receipt_line_id: d for d in disputes.of_receipt(session, receipt.id)}
     found = _evidence(session, receipt.visit_id) if evidence else {}
     lines: Sequence[ReceiptLine] = repository.lines(session, receipt.id)
+    held = agecheck.held_skus(session, catalogue, receipt.visit_id, (ln.sku for ln in lines))
     return ReceiptRead(
         **summary(session, receipt).model_dump(),
         lines=[
@@ -165,6 +171,7 @@ def describe(session: Session, receipt: Receipt, *, evidence: bool) -> ReceiptRe
                     DisputeRead.model_validate(disputed[line.id]) if line.id in disputed else None
                 ),
                 evidence=found.get(line.sku, []) if evidence else None,
+                held_for_age_check=line.sku in held,
             )
             for line in lines
         ],

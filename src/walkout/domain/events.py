@@ -63,20 +63,21 @@ class PersonJoined(_Event):
     person: str
 
 
-class ItemAdded(_Event):
+class _ItemChange(_Event):
+    """``qty`` units of ``sku`` went into (or out of) the visit's cart, and why."""
+
+    token: str
+    sku: str
+    qty: Annotated[int, Field(ge=1)]
+    evidence: Evidence
+
+
+class ItemAdded(_ItemChange):
     type: Literal["item_added"] = "item_added"
-    token: str
-    sku: str
-    qty: Annotated[int, Field(ge=1)]
-    evidence: Evidence
 
 
-class ItemRemoved(_Event):
+class ItemRemoved(_ItemChange):
     type: Literal["item_removed"] = "item_removed"
-    token: str
-    sku: str
-    qty: Annotated[int, Field(ge=1)]
-    evidence: Evidence
 
 
 class VisitClosed(_Event):

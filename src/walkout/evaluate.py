@@ -11,13 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from walkout.domain.store import Store
 from walkout.domain.truth import Receipts, Truth
 from walkout.recording import read_json
-from walkout.replay import ReplayResult, replay
-from walkout.scoring import Score, score
+from walkout.replay import Latency, ReplayResult, replay
+from walkout.scoring import Score
 from walkout.sim.run import VisionMode, simulate
 from walkout.sim.scenarios import Scenario
 
@@ -71,24 +69,27 @@ class Evaluation:
     seeds: list[SeedResult]
 
     @property
-    def tp(self) -> int:
-        return sum(s.score.tp for s in self.seeds)
+    def pooled(self) -> Score:
+        """The seeds' counts pooled into one score (PROTOCOL section 5 pools over tokens)."""
+        return Score(
+            tp=sum(s.score.tp for s in self.seeds),
+            fp=sum(s.score.fp for s in self.seeds),
+            fn=sum(s.score.fn for s in self.seeds),
+            sessions=sum(s.score.sessions for s in self.seeds),
+            exact=sum(s.score.exact for s in self.seeds),
+        )
 
     @property
     def f1(self) -> float:
-        tp = self.tp
-        fp = sum(s.score.fp for s in self.seeds)
-        fn = sum(s.score.fn for s in self.seeds)
-        return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+        return self.pooled.f1
 
     @property
     def exact_rate(self) -> float:
-        sessions = sum(s.score.sessions for s in self.seeds)
-        return sum(s.score.exact for s in self.seeds) / sessions if sessions else 1.0
+        return self.pooled.exact_rate
 
     @property
     def sessions(self) -> int:
-        return sum(s.score.sessions for s in self.seeds)
+        return self.pooled.sessions
 
     @property
     def review_rate(self) -> float:
@@ -101,8 +102,7 @@ class Evaluation:
         return sum(s.audit.wrong for s in self.seeds) / lines if lines else 0.0
 
     def latency_p95(self, which: Callable[[SeedResult], list[float]]) -> float:
-        values = [v for s in self.seeds for v in which(s)]
-        return float(np.percentile(values, 95)) if values else float("nan")
+        return Latency.of([v for s in self.seeds for v in which(s)]).p95
 
     @property
     def cart_p95(self) -> float:
@@ -126,9 +126,10 @@ def evaluate_seed(
     result: ReplayResult = replay(out)
     truth = read_json(out / "truth.json", Truth)
     receipts = result.receipts
+    assert result.score is not None  # replay scores a run that has its truth.json
     return SeedResult(
         seed=seed,
-        score=score(truth, receipts),
+        score=result.score,
         audit=audit_unflagged(truth, receipts),
         receipts=len(receipts.receipts),
         flagged=sum(1 for r in receipts.receipts if r.flagged),

@@ -2,8 +2,7 @@
 
 Writing merges the simulator's per-sensor chunks into one stream ordered by time and produces
 the same bytes for the same input (gzip header without a timestamp or file name). Reading
-yields typed messages and, for lines that are not valid messages, a :class:`RejectedLine`
-with its line number and reason, so a caller can count bad input and carry on.
+yields raw lines; the engine parses them and counts the ones that are not valid messages.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import gzip
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,7 +18,6 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from walkout.domain.messages import Message, MessageError, parse_message
 from walkout.sim.timeline import LineChunk, PersonTrack
 
 M = TypeVar("M", bound=BaseModel)
@@ -101,23 +98,6 @@ def iter_lines(path: Path, block: int = 1 << 20) -> Iterator[bytes]:
                     yield line.rstrip(b"\r")
         if rest.strip():
             yield rest.rstrip(b"\r")
-
-
-@dataclass(frozen=True)
-class RejectedLine:
-    """A recording line that is not a valid protocol message."""
-
-    line_no: int
-    reason: str
-
-
-def read_messages(path: Path) -> Iterator[Message | RejectedLine]:
-    """Every message of a recording, in file order; invalid lines come as RejectedLine."""
-    for n, line in enumerate(iter_lines(path), start=1):
-        try:
-            yield parse_message(line)
-        except MessageError as exc:
-            yield RejectedLine(n, str(exc))
 
 
 class RunFileError(ValueError):

@@ -121,11 +121,3 @@ def parse_message(raw: str | bytes) -> Message:
         return _ADAPTER.validate_json(raw)
     except ValidationError as exc:
         raise MessageError(_reason(exc)) from None
-
-
-def parse_message_obj(obj: object) -> Message:
-    """Validate an already decoded JSON value (e.g. from MQTT) into a typed message."""
-    try:
-        return _ADAPTER.validate_python(obj)
-    except ValidationError as exc:
-        raise MessageError(_reason(exc)) from None

@@ -6,6 +6,8 @@ documented in ``docs/protocol-extensions.md``:
 - ``fixtures``: the solid furniture of the floor (gondolas, fridges, counters) as footprint
   polygons with a height. People cannot walk through them and cameras cannot see through them.
   A store without fixtures is still valid; tools that need obstacles derive them from plates.
+- ``components`` on a product: a meal kit, sold at its own price and made of other products
+  (``[{"sku", "qty"}]``); selling a kit takes its components out of stock. Kits do not nest.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -59,6 +63,13 @@ def default_weight_sd(weight_g: float) -> float:
     return max(0.01 * weight_g, 0.5)
 
 
+class Component(StrictModel):
+    """Extension: ``qty`` units of product ``sku`` go into one unit of a meal kit."""
+
+    sku: Id
+    qty: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
 class Product(StrictModel):
     sku: Id
     name: Annotated[str, Field(min_length=1)]
@@ -67,6 +78,22 @@ class Product(StrictModel):
     weight_sd_g: Annotated[float, Field(ge=0, allow_inf_nan=False)] = -1.0
     age_restricted: bool = False
     tags: list[str] = Field(default_factory=list)
+    components: list[Component] = Field(
+        default_factory=list,
+        description="Extension: a meal kit's contents; empty for an ordinary product.",
+    )
+
+    @property
+    def is_kit(self) -> bool:
+        return bool(self.components)
+
+    @model_serializer(mode="wrap")
+    def _plain_without_components(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Write ``components`` only for kits, so ordinary products stay PROTOCOL-exact."""
+        data = handler(self)
+        if isinstance(data, dict) and not self.components:
+            data.pop("components", None)
+        return data
 
     @model_validator(mode="after")
     def _default_sd(self) -> Product:
@@ -292,10 +319,46 @@ def reference_problems(store: Store) -> list[StoreProblem]:
                     )
                 )
             seen_pairs.add((facing.sku, pid))
+    problems += _kit_problems(store)
     if not any(g.admits for g in store.gates):
         problems.append(StoreProblem("gates", "the store has no entry gate"))
     if not any(g.releases for g in store.gates):
         problems.append(StoreProblem("gates", "the store has no exit gate"))
+    return problems
+
+
+def _kit_problems(store: Store) -> list[StoreProblem]:
+    """Meal kits must be made of other, ordinary products of the store, each listed once; a kit
+    holding an age-restricted product must be age-restricted itself (the ID check is decided
+    on the product sold)."""
+    problems: list[StoreProblem] = []
+    products = {p.sku: p for p in store.products}
+    for i, kit in enumerate(store.products):
+        seen: set[str] = set()
+        for j, component in enumerate(kit.components):
+            path = f"products[{i}].components[{j}].sku"
+            part = products.get(component.sku)
+            if component.sku == kit.sku:
+                problems.append(StoreProblem(path, f"kit {kit.sku!r} cannot contain itself"))
+            elif part is None:
+                problems.append(StoreProblem(path, f"unknown product {component.sku!r}"))
+            elif part.is_kit:
+                problems.append(
+                    StoreProblem(path, f"{component.sku!r} is a kit itself: kits cannot nest")
+                )
+            elif component.sku in seen:
+                problems.append(
+                    StoreProblem(path, f"{component.sku!r} is listed twice: add up its qty")
+                )
+            elif part.age_restricted and not kit.age_restricted:
+                problems.append(
+                    StoreProblem(
+                        f"products[{i}].age_restricted",
+                        f"kit {kit.sku!r} holds age-restricted {component.sku!r}: "
+                        "mark the kit age_restricted too",
+                    )
+                )
+            seen.add(component.sku)
     return problems
 
 

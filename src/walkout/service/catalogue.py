@@ -1,4 +1,5 @@
-"""The store's catalogue as the service needs it: product names and prices, and the currency."""
+"""The store's catalogue as the service needs it: product names and prices, the currency, and
+what each product is made of (meal kits)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from walkout.domain.store import Product
+from walkout.domain.store import Component, Product
 from walkout.storefile import load_store
 
 
@@ -34,6 +35,14 @@ class Catalogue:
     def faces(self, plate: str, sku: str) -> bool:
         """Whether the store file puts ``sku`` on ``plate``."""
         return plate in self.facings.get(sku, ())
+
+    def parts(self, sku: str) -> Sequence[Component]:
+        """The shelf products one unit of ``sku`` takes out of stock: a meal kit's components,
+        else the product itself."""
+        product = self.products.get(sku)
+        if product is not None and product.components:
+            return product.components
+        return (Component(sku=sku, qty=1),)
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from walkout.service.security import derive_key
 PREFIX = "wo1."
 _PAYLOAD = struct.Struct(">QQQ16s")
 _MAC_BYTES = hashlib.sha256().digest_size
-_SHAPE = re.compile(r"wo1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 
 
 class ForgedToken(ValueError):
@@ -74,6 +74,36 @@ class EntryToken:
 
 
 @dataclass(frozen=True)
+class Sealer:
+    """Signs and opens ``<prefix><payload>.<mac>`` texts: the payload and an HMAC-SHA256 over
+    ``<prefix><payload>``, both unpadded base64url. Entry tokens and pickup codes use it, each
+    with its own prefix and a key of its own derived from the secret."""
+
+    key: bytes
+    prefix: str
+
+    def _mac(self, signed_part: str) -> bytes:
+        return hmac.new(self.key, signed_part.encode(), hashlib.sha256).digest()
+
+    def seal(self, payload: bytes) -> str:
+        signed_part = self.prefix + _b64encode(payload)
+        return f"{signed_part}.{_b64encode(self._mac(signed_part))}"
+
+    def open(self, text: str) -> bytes:
+        """The payload of ``text``; raises ForgedToken unless it is exactly one we sealed."""
+        if not text.startswith(self.prefix):
+            raise ForgedToken("wrong kind of code")
+        shape = _SHAPE.fullmatch(text[len(self.prefix) :])
+        if shape is None:
+            raise ForgedToken("malformed")
+        payload, mac = _b64decode(shape[1]), _b64decode(shape[2])
+        expected = self._mac(self.prefix + shape[1])
+        if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, expected):
+            raise ForgedToken("bad signature")
+        return payload
+
+
+@dataclass(frozen=True)
 class EntryTokenSigner:
     """Signs and verifies entry tokens with one key."""
 
@@ -83,8 +113,9 @@ class EntryTokenSigner:
     def from_secret(cls, secret: bytes) -> EntryTokenSigner:
         return cls(derive_key(secret, "walkout entry token"))
 
-    def _mac(self, signed_part: str) -> bytes:
-        return hmac.new(self.key, signed_part.encode(), hashlib.sha256).digest()
+    @property
+    def _sealer(self) -> Sealer:
+        return Sealer(self.key, PREFIX)
 
     def sign(self, token: EntryToken) -> str:
         payload = _PAYLOAD.pack(
@@ -93,17 +124,11 @@ class EntryTokenSigner:
             _millis(token.expires_at),
             bytes.fromhex(token.token_id),
         )
-        signed_part = PREFIX + _b64encode(payload)
-        return f"{signed_part}.{_b64encode(self._mac(signed_part))}"
+        return self._sealer.seal(payload)
 
     def parse(self, text: str) -> EntryToken:
         """The token ``text`` carries; raises ForgedToken unless it is exactly one we signed."""
-        shape = _SHAPE.fullmatch(text)
-        if shape is None:
-            raise ForgedToken("not an entry token")
-        payload, mac = _b64decode(shape[1]), _b64decode(shape[2])
-        if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, self._mac(f"{PREFIX}{shape[1]}")):
-            raise ForgedToken("bad signature")
+        payload = self._sealer.open(text)
         if len(payload) != _PAYLOAD.size:
             raise ForgedToken("bad payload")
         account_id, issued_ms, expires_ms, token_id = _PAYLOAD.unpack(payload)

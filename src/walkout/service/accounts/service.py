@@ -43,6 +43,15 @@ class TooManyAttempts(DomainError):
         )
 
 
+class WrongPassword(DomainError):
+    status = 403
+    code = "wrong_password"
+    keep_changes = True  # the failure just counted must be committed
+
+    def __init__(self) -> None:
+        super().__init__("the password does not match: nothing was changed")
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     """A new bearer token: the only time its plain text exists."""
@@ -109,6 +118,24 @@ def sign_in(
     return _issue(
         session, services, account, TokenKind.SESSION, now + services.settings.session_ttl
     )
+
+
+def confirm_password(
+    session: Session, services: Services, account: Account, password: str, client: str
+) -> None:
+    """Check a signed-in person's password before a change that cannot be undone (erasing the
+    account): a stolen bearer token alone must not do it, nor guess the password, so failures
+    count towards the same limits as failed sign-ins."""
+    assert account.email is not None, "people have an email"
+    now = services.clock()
+    keys = ((FailureScope.ACCOUNT, account.email), (FailureScope.CLIENT, client))
+    for scope, key in keys:
+        _check_rate(session, services, scope, key, now)
+    if not services.passwords.verify(account.password_hash, password):
+        repository.prune_failures(session, now - services.settings.sign_in_window)
+        for scope, key in keys:
+            repository.record_failure(session, scope, key, now)
+        raise WrongPassword()
 
 
 def _issue(

@@ -4,22 +4,34 @@ ledger, through a live store service over HTTP."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 import walkout.demo
 from walkout.cli import app
-from walkout.demo import DemoResult, bind_socket
+from walkout.demo import (
+    DemoResult,
+    LiveRun,
+    Login,
+    StoreClient,
+    bind_socket,
+    keep_busy,
+    open_accounts,
+    running_service,
+)
 from walkout.domain.truth import Receipts, Truth
 from walkout.payments.ledger import Status
 from walkout.recording import read_json
 from walkout.scoring import score
-from walkout.service.models import PaymentState
+from walkout.service.models import FloorDwell, PaymentState, Stock, Visit
+from walkout.sim.behaviour import STOCK_UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORNER = ROOT / "examples" / "stores" / "corner.json"
@@ -124,7 +136,10 @@ def test_output_shows_receipts_next_to_the_truth_and_how_to_look_around(demo: De
     assert "ledger:" in output
     assert "payments captured" in output
     assert "/docs" in output
-    assert walkout.demo.MANAGER_EMAIL in output
+    assert "/app/" in output
+    assert "/staff/" in output
+    for email in (walkout.demo.MANAGER_EMAIL, walkout.demo.STAFF_EMAIL, walkout.demo.YOU_EMAIL):
+        assert email in output
     for v in demo.result.visits[:3]:
         assert v.token in output
 
@@ -137,3 +152,66 @@ def test_a_taken_port_falls_back_to_a_free_one() -> None:
         sock = bind_socket("127.0.0.1", port)
         with sock:
             assert sock.getsockname()[1] not in (port, 0)
+
+
+def test_the_engine_posts_the_floor_twice_a_second_and_dwell_adds_up(demo: Demo) -> None:
+    live = demo.result.live
+    assert live.floor_views >= 2 * live.stream_s - 1
+    engine = create_engine(f"sqlite:///{demo.out / 'service' / 'walkout.db'}")
+    try:
+        with engine.connect() as conn:
+            dwell = conn.execute(select(func.sum(FloorDwell.seconds))).scalar_one()
+            stock = conn.execute(select(Stock.units)).scalars().all()
+    finally:
+        engine.dispose()
+    # Every shopper spent time on the floor: at least a few seconds each.
+    assert dwell >= 5.0 * len(demo.truth.sessions)
+    # The shelves were counted full, then the shoppers' picks ran some of them down.
+    assert stock
+    assert None not in stock
+    assert sum(u or 0 for u in stock) < len(stock) * STOCK_UNITS[1]
+
+
+def get(client: StoreClient, login: Login, path: str) -> Any:
+    r = client.http.get(path, headers=login.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_busy_store_plays_new_rounds_with_the_demo_shopper_until_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WALKOUT_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("WALKOUT_ARGON2_MEMORY_KIB", "8")
+    rounds: list[LiveRun] = []
+    stop = threading.Event()
+    views: list[Any] = []
+
+    with running_service(tmp_path / "service", CORNER, 0) as service:
+        client = StoreClient(service.url)
+        accounts = open_accounts(service, client)
+
+        def played(round_no: int, live: LiveRun) -> None:
+            rounds.append(live)
+            views.append(get(client, accounts.staff, "/staff/floor"))
+            if round_no == 2:
+                stop.set()
+
+        keep_busy(
+            service, accounts, CORNER, tmp_path / "busy", stop,
+            scenario="quiet", seed=5, minutes=0.2, speed=None, report=played,
+        )  # fmt: skip
+        heat = get(client, accounts.manager, "/staff/analytics/heatmap")
+        you = [r["visit_id"] for r in get(client, accounts.you, "/receipts")]
+        with service.services.sessions() as session:
+            your_visits = session.scalars(
+                select(Visit.id).where(Visit.account_id == accounts.you.account_id)
+            ).all()
+        client.close()
+    assert len(rounds) == 2
+    assert all(r.visits and r.floor_views > 0 for r in rounds)
+    assert set(rounds[0].visits).isdisjoint(rounds[1].visits)  # new shoppers each round
+    assert len(your_visits) == 2  # the demo's shopper shopped in both rounds
+    assert set(you) <= set(your_visits)
+    assert heat["total_s"] > 0
+    assert all(v["t"] is not None and v["people"] == [] for v in views)  # everyone left

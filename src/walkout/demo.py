@@ -4,11 +4,18 @@ The simulator's shoppers get accounts and ledger cards in a live store service; 
 plays, each gate message becomes a real entry token scanned at the service's gate, and its token
 is replaced by the visit id the gate answers (ADR 4) before the engine sees it; the engine's cart
 events go to ``/events`` in small batches as they are made; the service charges the ledger when
-each receipt arrives. The service's receipts are then read back over its API, next to the truth.
+each receipt arrives; about twice a second the engine's floor view (who is where) goes to
+``/floor``. The service's receipts are then read back over its API, next to the truth.
+
+While the API stays up, :func:`keep_busy` keeps the store busy: round after round it simulates
+new shoppers (a new seed each) and plays them through the gates, the engine and the service at
+real time, so the staff console shows people moving and carts changing. The demo's own shopper
+("you") is one of them in every round, so a person signed in as them sees their cart live.
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import socket
 import threading
@@ -26,12 +33,13 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from walkout.domain.events import CartEvent, ReceiptIssued
+from walkout.domain.floor import FloorView
 from walkout.domain.messages import GateMsg, MessageError, parse_message
 from walkout.domain.store import Store
 from walkout.domain.truth import Receipt, Receipts, Truth
 from walkout.engine.core import Engine
 from walkout.payments.ledger import LedgerEntry, LedgerProvider, Status
-from walkout.recording import iter_lines, write_json
+from walkout.recording import find_recording, iter_lines, read_json, write_json
 from walkout.scoring import Score, score
 from walkout.service.accounts import service as accounts_service
 from walkout.service.accounts.schemas import AccountRead, DeviceCreated, PersonRole, TokenRead
@@ -40,15 +48,24 @@ from walkout.service.carts.schemas import EventsApplied
 from walkout.service.db import upgrade_head
 from walkout.service.deps import Services
 from walkout.service.entry.schemas import Admitted, EntryTokenRead
+from walkout.service.floor.schemas import FloorPosted
+from walkout.service.inventory import service as inventory_service
 from walkout.service.models import PaymentState, Role
 from walkout.service.receipts.schemas import ReceiptRead, ReceiptSummary
 from walkout.service.settings import ProviderName, Settings
+from walkout.sim.behaviour import STOCK_UNITS
+from walkout.sim.run import simulate
+from walkout.sim.scenarios import get_scenario
+from walkout.storefile import load_store
 
 #: Every demo account's password (printed, so that a person can sign in and look around).
 PASSWORD = "walk out demo"
 #: The ledger's test card that always pays.
 CARD = "4242 4242 4242 4242"
 MANAGER_EMAIL = "manager@example.com"
+STAFF_EMAIL = "staff@example.com"
+#: The demo's own shopper: whoever signs in as them in the shopper app watches their cart.
+YOU_EMAIL = "you@example.com"
 #: Payment states after which nothing more happens without staff.
 _SETTLED = frozenset(
     {PaymentState.CAPTURED, PaymentState.CANCELED, PaymentState.DECLINED, PaymentState.FAILED}
@@ -80,6 +97,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     for candidate in (port, 0):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Connections inherit it: without it, a response's body waits behind its headers for
+        # the client's delayed ACK, some 40 ms per call on a kept-alive connection.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind((host, candidate))
         except OSError:
@@ -139,6 +159,16 @@ class DemoService:
                 self._thread.join(0.5)
         except KeyboardInterrupt:
             return
+
+    def count_shelves(self) -> None:
+        """Staff count every facing full (as the simulator fills its shelves), so that the
+        floor map shows stock levels and the shoppers' picks run them down to restock tasks."""
+        with self.services.sessions.begin() as session:
+            for sku, plates in self.services.catalogue.facings.items():
+                for plate in plates:
+                    inventory_service.set_count(
+                        session, self.services, plate, sku, STOCK_UNITS[1], None
+                    )
 
     def add_person(self, email: str, role: PersonRole) -> int:
         """Create a staff or manager account directly, as ``walkout service add-account`` does."""
@@ -224,6 +254,10 @@ class StoreClient:
         body = [e.model_dump(mode="json") for e in events]
         return self._call("POST", "/events", EventsApplied, json=body, headers=device.headers)
 
+    def post_floor(self, device: Login, view: FloorView) -> FloorPosted:
+        body = view.model_dump(mode="json")
+        return self._call("POST", "/floor", FloorPosted, json=body, headers=device.headers)
+
     def receipts(self, login: Login) -> list[ReceiptSummary]:
         r = self.http.get("/receipts", headers=login.headers)
         if r.status_code != 200:
@@ -234,17 +268,50 @@ class StoreClient:
         return self._call("GET", f"/receipts/{receipt_id}", ReceiptRead, headers=login.headers)
 
 
-def email_of(token: str, staff: bool) -> str:
-    """The demo account of a simulated token."""
-    return f"{'staff' if staff else 'shopper'}-{token.lower()}@example.com"
+def email_of(token: str, staff: bool, prefix: str = "") -> str:
+    """The demo account of a simulated token (``prefix`` tells apart the busy store's rounds)."""
+    return f"{'staff' if staff else 'shopper'}-{prefix}{token.lower()}@example.com"
 
 
-def sign_up_people(service: DemoService, client: StoreClient, truth: Truth) -> dict[str, Login]:
+@dataclass(frozen=True)
+class DemoAccounts:
+    """The accounts printed for people to sign in with, and the gates' and engine's device."""
+
+    manager: Login
+    staff: Login
+    you: Login
+    device: Login
+
+
+def open_accounts(service: DemoService, client: StoreClient) -> DemoAccounts:
+    """A manager, a staff member, the demo's own shopper (with a card) and the device."""
+    manager = client.sign_in(
+        MANAGER_EMAIL, Role.MANAGER, service.add_person(MANAGER_EMAIL, Role.MANAGER)
+    )
+    staff = client.sign_in(STAFF_EMAIL, Role.STAFF, service.add_person(STAFF_EMAIL, Role.STAFF))
+    you = client.sign_up(YOU_EMAIL)
+    client.add_card(you)
+    device = client.create_device(manager, "gates-and-engine")
+    return DemoAccounts(manager, staff, you, device)
+
+
+def sign_up_people(
+    service: DemoService,
+    client: StoreClient,
+    truth: Truth,
+    *,
+    prefix: str = "",
+    you: Login | None = None,
+) -> dict[str, Login]:
     """An account per token of the truth: shoppers sign up and save a ledger card; staff are
-    created like the CLI does and need no card."""
+    created like the CLI does and need no card. ``you``, when given, shops as the first
+    shopper."""
     people: dict[str, Login] = {}
     for session in truth.sessions:
-        email = email_of(session.token, session.staff)
+        if you is not None and not session.staff:
+            people[session.token], you = you, None
+            continue
+        email = email_of(session.token, session.staff, prefix)
         if session.staff:
             account_id = service.add_person(email, Role.STAFF)
             people[session.token] = client.sign_in(email, Role.STAFF, account_id)
@@ -264,6 +331,7 @@ class LiveRun:
     outcomes: Counter[str] = field(default_factory=Counter)  # of /events, per outcome
     lines: int = 0
     batches: int = 0
+    floor_views: int = 0  # posted to /floor
     stream_s: float = 0.0
     wall_s: float = 0.0
 
@@ -303,11 +371,14 @@ def run_live(
     *,
     speed: float | None = None,
     batch_s: float = 1.0,
+    floor_s: float = 0.5,
+    stop: threading.Event | None = None,
     progress: LiveProgress | None = None,
 ) -> LiveRun:
     """Play ``recording`` through the gates and the engine, posting the engine's cart events to
-    the service at most ``batch_s`` of stream time after they are made; paced at ``speed`` times
-    real time, or as fast as possible when None."""
+    the service at most ``batch_s`` of stream time after they are made and its floor view every
+    ``floor_s``; paced at ``speed`` times real time, or as fast as possible when None. When
+    ``stop`` is set the rest of the recording is skipped and the visits still open are closed."""
     engine = Engine(store)
     run = LiveRun(receipts=Receipts(receipts=[]))
     gates = _Gates(store, client, device, run)
@@ -315,7 +386,8 @@ def run_live(
     sent_receipts = 0
     started = time.perf_counter()
     first_t: float | None = None
-    last_post = -float("inf")
+    last_post = last_floor = -float("inf")
+    stop = stop or threading.Event()
 
     def post(now: float) -> None:
         nonlocal last_post, sent_receipts
@@ -331,6 +403,8 @@ def run_live(
             progress(run.lines, sent_receipts)
 
     for line in iter_lines(recording):
+        if stop.is_set():
+            break
         run.lines += 1
         try:
             msg = parse_message(line)
@@ -341,15 +415,22 @@ def run_live(
             first_t = msg.t
         if speed is not None:
             delay = started + (msg.t - first_t) / speed - time.perf_counter()
-            if delay > 0.002:
-                time.sleep(delay)
+            if delay > 0.002 and stop.wait(delay):
+                break
         if isinstance(msg, GateMsg):
             msg = gates.admit(msg, people)
         pending += engine.feed(msg)
         if pending and msg.t - last_post >= batch_s:
             post(msg.t)
+        if msg.t - last_floor >= floor_s:
+            last_floor = msg.t
+            client.post_floor(device, engine.floor())
+            run.floor_views += 1
     pending += engine.finish()
     post(last_post)
+    # The recording is over and every visit closed: nobody of it is left on the floor.
+    client.post_floor(device, engine.floor().model_copy(update={"people": []}))
+    run.floor_views += 1
     run.receipts = engine.receipts()
     run.stream_s = engine.stream_seconds
     run.wall_s = time.perf_counter() - started
@@ -446,8 +527,9 @@ class DemoResult:
     score: Score
     ledger: list[LedgerEntry]
     names: dict[str, str]
-    manager: Login
+    accounts: DemoAccounts
     shopper: Login | None
+    """A simulated shopper of the run."""
 
     @property
     def captured(self) -> list[LedgerEntry]:
@@ -469,11 +551,12 @@ def run_store(
     read back the receipts; the service's receipts are written to ``run_dir/receipts.json``."""
     client = StoreClient(service.url)
     try:
-        manager_id = service.add_person(MANAGER_EMAIL, Role.MANAGER)
-        manager = client.sign_in(MANAGER_EMAIL, Role.MANAGER, manager_id)
-        device = client.create_device(manager, "gates-and-engine")
+        accounts = open_accounts(service, client)
+        service.count_shelves()
         people = sign_up_people(service, client, truth)
-        live = run_live(recording, store, client, device, people, speed=speed, progress=progress)
+        live = run_live(
+            recording, store, client, accounts.device, people, speed=speed, progress=progress
+        )
         visits = collect_receipts(client, people, live, truth)
     finally:
         client.close()
@@ -486,9 +569,51 @@ def run_store(
         score=score(truth, receipts),
         ledger=service.ledger.entries(),
         names={p.sku: p.name for p in store.products},
-        manager=manager,
+        accounts=accounts,
         shopper=shopper,
     )
+
+
+BusyReport = Callable[[int, LiveRun], None]
+
+
+def keep_busy(
+    service: DemoService,
+    accounts: DemoAccounts,
+    store_file: Path,
+    work_dir: Path,
+    stop: threading.Event,
+    *,
+    scenario: str = "busy",
+    seed: int = 1,
+    minutes: float = 2.0,
+    speed: float | None = 1.0,
+    report: BusyReport | None = None,
+) -> None:
+    """Keep the store busy until ``stop`` is set: round after round, simulate ``minutes`` of
+    arrivals with a new seed (``seed`` + round) in ``work_dir`` and play them through the gates,
+    the engine and the service at ``speed`` times real time (None: at once). ``accounts.you``
+    is the first shopper of every round. ``report`` hears of each round played."""
+    store = load_store(store_file)
+    client = StoreClient(service.url)
+    try:
+        for round_no in itertools.count(1):
+            if stop.is_set():
+                return
+            shutil.rmtree(work_dir, ignore_errors=True)
+            simulate(store, get_scenario(scenario), seed + round_no, work_dir, minutes=minutes)
+            truth = read_json(work_dir / "truth.json", Truth)
+            people = sign_up_people(
+                service, client, truth, prefix=f"r{round_no}-", you=accounts.you
+            )
+            recording = find_recording(work_dir)
+            live = run_live(
+                recording, store, client, accounts.device, people, speed=speed, stop=stop
+            )
+            if report is not None:
+                report(round_no, live)
+    finally:
+        client.close()
 
 
 def _money(cents: int) -> str:

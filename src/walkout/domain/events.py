@@ -34,6 +34,36 @@ class Candidate(BaseModel):
     p: Probability
 
 
+class WeightTrace(BaseModel):
+    """A plate's load around a change, resampled evenly: ``grams[i]`` is the load at
+    ``t0 + i * dt`` (stream seconds), tare included. Readings between messages are
+    interpolated; a still plate is reported once per message (its mean)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t0: float
+    dt: Annotated[float, Field(gt=0)]
+    grams: list[float]
+
+
+class PersonNear(BaseModel):
+    """Someone near the plate when its load changed, for a reviewer to weigh the attribution."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person: str = Field(description="The engine's id for the person (its track).")
+    x: float = Field(description="Floor position (metres) in the middle of the change.")
+    y: float
+    hand_m: float | None = Field(
+        description="Closest approach of a hand to the plate's box around the change, in "
+        "metres (0: inside it); null when no hand was seen."
+    )
+    p: Probability | None = Field(
+        description="The chance the engine gave this person of having made the change; null "
+        "when out of reach (not a candidate)."
+    )
+
+
 class Evidence(BaseModel):
     """Why the engine believes a cart change: the shelf event and who was reaching."""
 
@@ -47,6 +77,16 @@ class Evidence(BaseModel):
     person_p: Probability = Field(description="Confidence that this person made the change.")
     candidates: list[Candidate]
     confidence: Probability = Field(description="Confidence in the whole line (product × person).")
+    trace: WeightTrace | None = Field(
+        default=None,
+        description="Extension: the plate's load around the change; only for a change whose "
+        "confidence is below the review threshold (what staff review).",
+    )
+    people: list[PersonNear] | None = Field(
+        default=None,
+        description="Extension: who was near the plate, with the attribution's candidates and "
+        "their chances; only with ``trace``.",
+    )
 
 
 class VisitOpened(_Event):

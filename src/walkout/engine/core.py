@@ -18,7 +18,8 @@ goes); a put is matched against the units in the cart as they were weighed when 
 person's own first; when several hands were at a plate, the one that had just reached in made
 the change. A line's confidence is its chance of being right, and every doubt about a line (or
 about a change that may have been the party's) lowers it: a receipt with a line below
-``review_threshold`` is flagged for review.
+``review_threshold`` is flagged for review, and the evidence of each change below it carries
+what a reviewer needs: the plate's weight trace around the change and who was near it.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ from walkout.domain.events import (
     ItemAdded,
     ItemRemoved,
     PersonJoined,
+    PersonNear,
     ReceiptIssued,
     VisitClosed,
     VisitOpened,
 )
+from walkout.domain.floor import FloorPerson, FloorView
 from walkout.domain.geometry import pixel_rays
 from walkout.domain.messages import (
     GateMsg,
@@ -115,6 +118,12 @@ class EngineConfig:
     #: Error of a weighed change beyond the detector's SD (hands, correlated noise), in grams:
     #: it matters when a unit put down is compared with the same unit weighed when picked.
     weigh_floor_g: float = 0.5
+    #: Evidence of a change below ``review_threshold`` carries the plate's load from this long
+    #: before the change to this long after it, every ``trace_dt_s`` (what the shelf still
+    #: keeps), and the people whose body was within ``near_m`` of the plate's box.
+    trace_margin_s: float = 1.5
+    trace_dt_s: float = 0.05
+    near_m: float = 2.0
     shelf: ShelfParams = field(default_factory=ShelfParams)
     identify: IdentifyParams = field(default_factory=IdentifyParams)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -309,6 +318,15 @@ class Engine:
         """Every receipt issued so far, in the order the visits closed."""
         return Receipts(receipts=list(self._receipts))
 
+    def floor(self) -> FloorView:
+        """The people tracked now, with the token each was bound to at the gate."""
+        t = self._now if math.isfinite(self._now) else 0.0
+        people = [
+            FloorPerson(person=s.track, token=s.token, x=round(s.xy[0], 3), y=round(s.xy[1], 3))
+            for s in self.people.tracks()
+        ]
+        return FloorView(t=max(t, 0.0), people=people)
+
     # -- processing --------------------------------------------------------------------------
 
     def _reject(self, reason: str) -> None:
@@ -435,7 +453,6 @@ class Engine:
     def _attribute(self, event: ShelfEvent) -> tuple[str | None, float]:
         """The person who most likely made a shelf change, with the probability of it."""
         cfg = self.config
-        box = self._boxes[event.plate]
         hands = self.people.hands_near(
             self.store.plate(event.plate).box,
             event.t_start - cfg.attribution_margin_s,
@@ -443,29 +460,78 @@ class Engine:
         )
         near: list[HandEvidence] = [h for h in hands if h.distance <= cfg.reach_m]
         if near:
-            # Prefer a hand inside the box, then the longest inside, then the nearest.
-            score = np.array(
-                [-h.distance / cfg.distance_scale_m + min(h.inside_s, 2.0) for h in near]
-            )
-            p = np.exp(score - score.max())
-            p /= p.sum()
+            p = self._hand_chances(near)
             best = int(np.argmax(p))
             return near[best].track, float(p[best])
         # No hand seen near the plate: the nearest body, if it could have reached.
         t_mid = 0.5 * (event.t_start + event.t_end)
-        lo, hi = box[0, :2], box[1, :2]
         best_track, best_d = None, math.inf
         for state in self.people.tracks():
             point = self.people.position(state.track, t_mid, within_s=1.0)
             if point is None:
                 continue
-            xy = np.asarray(point.xy)
-            d = float(np.linalg.norm(np.maximum(np.maximum(lo - xy, xy - hi), 0.0)))
+            d = self._floor_distance(event.plate, point.xy)
             if d < best_d:
                 best_track, best_d = state.track, d
         if best_track is not None and best_d <= cfg.body_reach_m:
             return best_track, 0.5
         return None, 0.0
+
+    def _floor_distance(self, plate: str, xy: tuple[float, float]) -> float:
+        """How far a floor point is from a plate's box seen from above (0: under it)."""
+        box, point = self._boxes[plate], np.asarray(xy)
+        return float(
+            np.linalg.norm(np.maximum(np.maximum(box[0, :2] - point, point - box[1, :2]), 0.0))
+        )
+
+    def _hand_chances(self, near: list[HandEvidence]) -> np.ndarray:
+        """Each hand's chance of having made a change: a hand inside the box first, then the
+        longest inside, then the nearest."""
+        cfg = self.config
+        score = np.array([-h.distance / cfg.distance_scale_m + min(h.inside_s, 2.0) for h in near])
+        p = np.exp(score - score.max())
+        chances: np.ndarray = p / p.sum()
+        return chances
+
+    def _people_near(self, event: ShelfEvent, track: str, person_p: float) -> list[PersonNear]:
+        """Who was near a plate while its load changed: where, how close their hands came,
+        and the chance attribution gave each candidate (``person_p`` for the one chosen)."""
+        cfg = self.config
+        box = self.store.plate(event.plate).box
+        hands = self.people.hands_near(
+            box, event.t_start - cfg.attribution_margin_s, event.t_end + cfg.attribution_margin_s
+        )
+        near = [h for h in hands if h.distance <= cfg.reach_m]
+        chances: dict[str, float] = {}
+        if near:
+            chances = {
+                h.track: float(c) for h, c in zip(near, self._hand_chances(near), strict=True)
+            }
+        chances[track] = person_p
+        closest = {h.track: h.distance for h in hands}
+        t_mid = 0.5 * (event.t_start + event.t_end)
+        found: list[PersonNear] = []
+        for candidate in sorted({*closest, *(s.track for s in self.people.tracks()), track}):
+            point = self.people.position(candidate, t_mid, within_s=1.0)
+            if point is None:
+                continue
+            if (
+                self._floor_distance(event.plate, point.xy) > cfg.near_m
+                and candidate not in chances
+            ):
+                continue
+            hand = closest.get(candidate)
+            p = chances.get(candidate)
+            found.append(
+                PersonNear(
+                    person=candidate,
+                    x=round(point.xy[0], 3),
+                    y=round(point.xy[1], 3),
+                    hand_m=None if hand is None else round(hand, 3),
+                    p=None if p is None else round(p, 4),
+                )
+            )
+        return found
 
     def _on_shelf(self, event: ShelfEvent) -> list[CartEvent]:
         self.stats.shelf_events += 1
@@ -565,18 +631,25 @@ class Engine:
                 line = visit.lines.get(sku)
                 if line is not None and line.qty > 0:
                     line.confidences.append(confidence)
+        proof = Evidence(
+            plate=event.plate,
+            t_start=event.t_start,
+            t_end=event.t_end,
+            delta_g=round(event.delta_g, 2),
+            person=track,
+            person_p=round(person_p, 4),
+            candidates=candidates,
+            confidence=round(confidence, 4),
+        )
+        if proof.confidence < self.config.review_threshold:  # staff will review it
+            margin = self.config.trace_margin_s
+            trace = self.shelf.trace(
+                event.plate, event.t_start - margin, event.t_end + margin, self.config.trace_dt_s
+            )
+            people = self._people_near(event, track, person_p)
+            proof = proof.model_copy(update={"trace": trace, "people": people})
         out: list[CartEvent] = []
         for item in best.items:
-            proof = Evidence(
-                plate=event.plate,
-                t_start=event.t_start,
-                t_end=event.t_end,
-                delta_g=round(event.delta_g, 2),
-                person=track,
-                person_p=round(person_p, 4),
-                candidates=candidates,
-                confidence=round(confidence, 4),
-            )
             if item.qty < 0:
                 n = -item.qty
                 if best.also:  # a mix: its parts were not weighed apart

@@ -17,13 +17,20 @@ least ``max(event_min_g, event_k x noise SD)``:
 
 Changes inside one episode merge: two hands on one plate at once give one event with the net
 change, and a pick made while a hand rests on the plate is the pick alone (``hold_seen``).
+Each plate also keeps recent readings for the weight trace that staff see when they review a
+change (:meth:`PlateDetector.trace`): the means of its last ``STILL_MESSAGES`` still messages,
+in a fixed ring of doubles (no allocation on the fast path), and every sample of the last
+``trace_s`` that was not still (a change and its settling).
+
 Time comes from the messages only. Bad input (nulls, NaN, unknown plates, repeated or
 backward messages, gaps) is counted in :class:`ShelfStats` and never raises.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -31,11 +38,16 @@ from functools import cache
 
 import numpy as np
 
+from walkout.domain.events import WeightTrace
 from walkout.domain.messages import WeightMsg
 from walkout.domain.store import Store
 
 #: Samples beyond this magnitude (grams) are treated as garbage, like NaN.
 MAX_ABS_G = 1e7
+#: Still messages whose means are kept per plate for weight traces (a power of two): about
+#: 3 s at 5 messages a second, the level before a change.
+STILL_MESSAGES = 16
+_STILL_MASK = STILL_MESSAGES - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,9 @@ class ShelfParams:
     """A message later than this many message spans after the previous one marks a gap."""
     level_corr: float = 2.5
     """Variance inflation of a level estimate for sample-to-sample noise correlation."""
+    trace_s: float = 12.0
+    """Samples of changes kept per plate for weight traces: a rise confirmed after
+    ``rise_confirm_s`` still has its start."""
 
 
 @dataclass(slots=True)
@@ -191,7 +206,16 @@ class PlateDetector:
         self._inv_n = 0.0
         self._inv_d2 = 0.0
         self._gap_s = math.inf
+        self._mid_s = 0.0  # from a message's first sample to its middle
         self._last_msg_t = -math.inf
+        self._trace_s = p.trace_s
+        # Readings for traces: still messages' times and means in a ring, and the samples of
+        # the slow path. Arrays of doubles: storing one allocates nothing.
+        self._still_t = array("d", [-math.inf] * STILL_MESSAGES)
+        self._still_g = array("d", [0.0] * STILL_MESSAGES)
+        self._still_i = 0
+        self._moving_t = array("d")
+        self._moving_g = array("d")
         self._blind_from: float | None = None
         # Episode state.
         self._pre = 0.0
@@ -256,12 +280,18 @@ class PlateDetector:
             and 0.0 < t - self._last_msg_t <= self._gap_s
         ):
             try:
-                d = sum(g) * self._inv_n - self._base  # type: ignore[arg-type]
+                mean = sum(g) * self._inv_n  # type: ignore[arg-type]
             except TypeError:  # a null sample
                 return self._feed_slow(t, hz, g)
+            base = self._base
+            d = mean - base
             if -self._trig <= d <= self._trig:  # False for NaN
                 self._last_msg_t = t
-                self._base += self._alpha * d
+                i = self._still_i
+                self._still_t[i] = t  # its middle is _mid_s later
+                self._still_g[i] = mean
+                self._still_i = (i + 1) & _STILL_MASK
+                self._base = base + self._alpha * d
                 sd = self._sd
                 sd += self._beta * ((max(g) - min(g)) * self._inv_d2 - sd)  # type: ignore[type-var, operator]
                 self._sd = sd
@@ -305,6 +335,7 @@ class PlateDetector:
             self._inv_n = 1.0 / len(g) if g else 0.0
             self._inv_d2 = 1.0 / range_factor(len(g))
             self._gap_s = self.params.gap_factor * len(g) * dt
+            self._mid_s = 0.5 * (len(g) - 1) * dt
         prev_last = self._last_msg_t + (self._n_ref - 1) * dt
         self._last_msg_t = t
         ts, gs = _valid(t, dt, g, self.stats)
@@ -314,6 +345,12 @@ class PlateDetector:
             return None
         if self._blind_from is not None:  # the last sample seen was before a run of nulls
             prev_last, self._blind_from = self._blind_from, None
+        moving_t, moving_g = self._moving_t, self._moving_g
+        if moving_t and moving_t[0] < t - self._trace_s:
+            old = bisect.bisect_left(moving_t, t - self._trace_s)
+            del moving_t[:old], moving_g[:old]
+        moving_t.extend(ts)
+        moving_g.extend(gs)
         state = self._state
         if state is _State.ACTIVE:
             return self._active(ts, gs, dt)
@@ -495,6 +532,23 @@ class PlateDetector:
     def _event_threshold(self) -> float:
         return max(self.params.event_min_g, self.params.event_k * self._sd)
 
+    def trace(self, t0: float, t1: float, dt: float) -> WeightTrace | None:
+        """The plate's load from ``t0`` to ``t1`` every ``dt`` seconds, within what is still
+        kept (the last ``trace_s``); None when fewer than two readings fall in the span."""
+        still_t = np.frombuffer(self._still_t) + self._mid_s
+        times = np.concatenate([still_t, np.frombuffer(self._moving_t)])
+        grams = np.concatenate([np.frombuffer(self._still_g), np.frombuffer(self._moving_g)])
+        keep = (times >= t0 - dt) & (times <= t1 + dt)
+        order = np.argsort(times[keep], kind="stable")
+        times, grams = times[keep][order], grams[keep][order]
+        if len(times) < 2:
+            return None
+        start = max(t0, float(times[0]))
+        n = int((min(t1, float(times[-1])) - start) / dt) + 1
+        grid = start + dt * np.arange(max(n, 1))
+        values = np.round(np.interp(grid, times, grams), 1)
+        return WeightTrace(t0=round(start, 3), dt=dt, grams=[float(v) for v in values])
+
 
 class ShelfDetector:
     """All plates of a store: weight messages in, :class:`ShelfEvent` s out."""
@@ -543,6 +597,11 @@ class ShelfDetector:
         events = [det.flush(t) for det in self._plates.values()]
         self._pending.clear()
         return [e for e in events if e is not None]
+
+    def trace(self, plate_id: str, t0: float, t1: float, dt: float) -> WeightTrace | None:
+        """See :meth:`PlateDetector.trace`; None for an unknown plate."""
+        det = self._plates.get(plate_id)
+        return None if det is None else det.trace(t0, t1, dt)
 
     def open_since(self, plate_id: str) -> float | None:
         """When the unreported change on a plate began, or None (also for unknown plates)."""

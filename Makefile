@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= demo-out
 
-.PHONY: all venv test lint typecheck unit demo bench clean
+.PHONY: all venv test lint typecheck unit chromium screenshots demo bench clean
 
 all: test
 
@@ -26,8 +26,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/pytest -n 2 -q
+
+# The browser tests (tests/web) drive Debian's Chromium: Playwright cannot download one here.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
+chromium:
+	@test -x /usr/bin/chromium || { $(APT) update && $(APT) install -y chromium; }
+
+# PNGs of the web apps' main screens into docs/screenshots/, taken by the browser tests
+# (the Korean ones need a Korean font: Debian's fonts-nanum).
+screenshots: $(STAMP) chromium
+	@fc-list :lang=ko | grep -q . || { $(APT) update && $(APT) install -y fonts-nanum; }
+	$(BIN)/pytest tests/web -q --screenshots
 
 test: lint typecheck unit
 

@@ -205,3 +205,38 @@ def test_a_refused_token_is_not_consumed(store: Store, gate: Caller) -> None:
     assert refusal(store, gate, token) == "no_payment_method"
     store.edit_account(shopper.account_id, has_payment_method=True)
     assert store.scan(gate, token).status_code == 200
+
+
+def entry_status(store: Store, person: Caller) -> dict[str, object]:
+    r = store.client.get("/entry/status", headers=person.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, object] = r.json()
+    return body
+
+
+def test_entry_status_tells_the_app_what_the_gate_would_say(store: Store, gate: Caller) -> None:
+    shopper = store.person(payment=False)
+    status = entry_status(store, shopper)
+    assert status["allowed"] is False
+    assert status["code"] == refusal(store, gate, store.entry_token(shopper))
+    assert status["code"] == "no_payment_method"
+    store.edit_account(shopper.account_id, has_payment_method=True)
+    assert entry_status(store, shopper) == {"allowed": True, "code": None, "detail": None}
+    visit = store.scan(gate, store.entry_token(shopper)).json()
+    store.set_visit_status(visit["visit_id"], VisitStatus.UNPAID)
+    status = entry_status(store, shopper)
+    assert (status["allowed"], status["code"]) == (False, "unpaid_visit")
+    assert status["detail"] == "a previous visit is not paid"
+
+
+def test_entry_status_of_staff_only_store(staff_only_store: Store) -> None:
+    store = staff_only_store
+    assert entry_status(store, store.person())["code"] == "staff_only"
+    assert entry_status(store, store.person(Role.STAFF, payment=False))["allowed"] is True
+
+
+def test_entry_status_of_a_blocked_account_is_the_guards_403(store: Store) -> None:
+    shopper = store.person()
+    store.edit_account(shopper.account_id, blocked=True)
+    r = store.client.get("/entry/status", headers=shopper.headers)
+    assert (r.status_code, r.json()["code"]) == (403, "account_blocked")

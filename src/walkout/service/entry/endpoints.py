@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from walkout.service.auth import Device, Person
 from walkout.service.deps import DbSession, ServicesDep
 from walkout.service.entry import service
-from walkout.service.entry.schemas import Admitted, EntryTokenRead, GateScan
+from walkout.service.entry.schemas import Admitted, EntryStatus, EntryTokenRead, GateScan
 from walkout.service.fields import NO_CONTROL
 
 router = APIRouter(tags=["entry"])
@@ -26,6 +26,16 @@ def entry_token(principal: Person, services: ServicesDep, response: Response) ->
     response.headers.update(NO_STORE)
     token = signed.token
     return EntryTokenRead(token=signed.text, issued_at=token.issued_at, expires_at=token.expires_at)
+
+
+@router.get(
+    "/entry/status", summary="Whether the gates would admit the signed-in person now, and why not"
+)
+def entry_status(principal: Person, session: DbSession, services: ServicesDep) -> EntryStatus:
+    refused = service.refusal(session, services, principal.account)
+    if refused is None:
+        return EntryStatus(allowed=True, code=None, detail=None)
+    return EntryStatus(allowed=False, code=refused.code, detail=refused.detail)
 
 
 @router.get(

@@ -16,6 +16,16 @@ class EntryTokenRead(BaseModel):
     expires_at: datetime = Field(description="Fetch a fresh token before this.")
 
 
+class EntryStatus(BaseModel):
+    """Whether the gates would admit the signed-in person now, and if not, why."""
+
+    allowed: bool
+    code: str | None = Field(
+        description="Why not: staff_only, no_payment_method or unpaid_visit (as the gate's 403)."
+    )
+    detail: str | None = Field(description="What to do about it, in words.")
+
+
 class GateScan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

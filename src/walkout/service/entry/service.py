@@ -60,6 +60,25 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
+def refusal(session: Session, services: Services, account: Account) -> EntryRefused | None:
+    """Why the gates refuse ``account`` whatever fresh token it shows, or None if they admit it.
+
+    The gates check this at each scan; the app asks beforehand (``GET /entry/status``) so that
+    a shopper learns what to fix at home rather than at the gate.
+    """
+    if account.blocked:
+        return EntryRefused(Refusal.BLOCKED, "this account is blocked")
+    staff = account.role in (Role.STAFF, Role.MANAGER)
+    if services.settings.access_policy is AccessPolicy.STAFF_ONLY and not staff:
+        return EntryRefused(Refusal.STAFF_ONLY, "the store admits staff only now")
+    if not staff:
+        if not account.has_payment_method:
+            return EntryRefused(Refusal.NO_PAYMENT_METHOD, "add a payment method in the app")
+        if visits.has_unpaid(session, account.id):
+            return EntryRefused(Refusal.UNPAID_VISIT, "a previous visit is not paid")
+    return None
+
+
 def admit(session: Session, services: Services, gate: str, text: str) -> visits.Entered:
     """Consume a scanned token and admit one person, or refuse with the first reason found."""
     try:
@@ -75,19 +94,13 @@ def admit(session: Session, services: Services, gate: str, text: str) -> visits.
         raise EntryRefused(Refusal.REVOKED, "this entry token's account no longer exists")
     if repository.is_used(session, token.token_id):
         raise EntryRefused(Refusal.REPLAYED, "this entry token has been used")
-    if account.blocked:
-        raise EntryRefused(Refusal.BLOCKED, "this account is blocked")
+    refused = refusal(session, services, account)
+    if refused is not None:
+        raise refused
     revoked_at = account.entry_tokens_revoked_at
     if revoked_at is not None and token.issued_at <= revoked_at:
         raise EntryRefused(Refusal.REVOKED, "this account signed out everywhere since")
     staff = account.role in (Role.STAFF, Role.MANAGER)
-    if services.settings.access_policy is AccessPolicy.STAFF_ONLY and not staff:
-        raise EntryRefused(Refusal.STAFF_ONLY, "the store admits staff only now")
-    if not staff:
-        if not account.has_payment_method:
-            raise EntryRefused(Refusal.NO_PAYMENT_METHOD, "add a payment method in the app")
-        if visits.has_unpaid(session, account.id):
-            raise EntryRefused(Refusal.UNPAID_VISIT, "a previous visit is not paid")
     role = VisitRole.STAFF if staff else VisitRole.SHOPPER
     entered = visits.enter(session, account.id, role, gate, now)
     repository.add(

@@ -14,6 +14,7 @@ from walkout.service.disputes import service as disputes
 from walkout.service.fields import MAX_ID
 from walkout.service.receipts import service as receipts
 from walkout.service.receipts.schemas import (
+    Correction,
     PaymentRead,
     ReceiptRead,
     ReceiptSummary,
@@ -49,7 +50,13 @@ def reviews(_: StaffMember, session: DbSession) -> list[ReceiptSummary]:
 
 @router.post(
     "/staff/receipts/{receipt_id}/approve",
-    summary="Release a held receipt: capture its total or a corrected amount (staff)",
+    summary="Release a held receipt: capture its total, a corrected amount, or the total of "
+    "corrected lines (staff)",
+    description="With 'lines', the receipt's lines become the reviewer's (remove a line, "
+    "change a quantity, replace a look-alike, add a missed product): its total is captured "
+    "(at most what was authorised) and each product's stock moves by the difference, all in "
+    "one step that a repeat cannot apply twice (it answers 409 not_held). The engine's lines "
+    "stay in 'engine_lines'.",
 )
 def approve_receipt(
     receipt_id: Id,
@@ -58,8 +65,36 @@ def approve_receipt(
     session: DbSession,
     services: ServicesDep,
 ) -> ReceiptRead:
-    receipt = receipts.visible(session, principal.account, receipt_id)
-    service.release(session, services, receipt, body.amount, principal.account)
+    correcting = body.lines is not None
+    receipt = receipts.visible(session, principal.account, receipt_id, for_update=correcting)
+    amount = body.amount
+    if body.lines is not None:
+        receipts.correct(session, services, receipt, body.lines)
+        amount = receipt.total
+    service.release(session, services, receipt, amount, principal.account)
+    return receipts.describe(session, receipt, services.catalogue, evidence=True)
+
+
+@router.post(
+    "/staff/receipts/{receipt_id}/correct",
+    summary="Correct a charged receipt: refund what the reviewer found was not taken (staff)",
+    description="'lines' are the products as the reviewer found them; each line lowered is "
+    "refunded by the difference (shown as a dispute on the line, approved by staff) and its "
+    "stock moves back. A charged receipt can only go down (409 can_only_lower); a repeat "
+    "changes nothing. A held receipt is corrected in its review instead (409 not_captured).",
+)
+def correct_receipt(
+    receipt_id: Id,
+    body: Correction,
+    principal: StaffMember,
+    session: DbSession,
+    services: ServicesDep,
+) -> ReceiptRead:
+    receipt = receipts.visible(session, principal.account, receipt_id, for_update=True)
+    refunds = receipts.lower(session, services, receipt, body.lines, principal.account)
+    session.commit()  # no transaction (no lock) while the provider is called
+    for dispute_id in refunds:
+        disputes.refund(services, dispute_id)
     return receipts.describe(session, receipt, services.catalogue, evidence=True)
 
 

@@ -59,11 +59,20 @@ def on_item_event(
         )
         repository.add(session, task)
         return
-    row = repository.lock_stock(session, plate, sku)
-    if row is None or row.units is None:
-        return
     change = -event.qty if isinstance(event, ItemAdded) else event.qty
-    _move(session, services, row, max(0, row.units + change), event.id)
+    _shift(session, services, plate, sku, change, event.id)
+
+
+def put_back(
+    session: Session, services: Services, sku: str, units: int, near: Sequence[str]
+) -> None:
+    """A review found ``units`` of ``sku`` still on the shelf (negative: taken after all): move
+    the stock of its facing on the first of the ``near`` plates that holds it (where the visit
+    shopped), else of its first facing. A facing never counted stays unknown."""
+    plates = [p for p in near if services.catalogue.faces(p, sku)]
+    plates += services.catalogue.facings.get(sku, ())
+    if units != 0 and plates:
+        _shift(session, services, plates[0], sku, units, None)
 
 
 def set_count(
@@ -120,6 +129,15 @@ def _threshold(services: Services, row: Stock) -> int:
 def _facing(services: Services, row: Stock) -> FacingStock:
     name = services.catalogue.name(row.sku)
     return FacingStock(row.plate, row.sku, name, row.units, _threshold(services, row))
+
+
+def _shift(
+    session: Session, services: Services, plate: str, sku: str, units: int, event_id: str | None
+) -> None:
+    """Add ``units`` (or take them off) to a counted facing; an uncounted one stays unknown."""
+    row = repository.lock_stock(session, plate, sku)
+    if row is not None and row.units is not None:
+        _move(session, services, row, max(0, row.units + units), event_id)
 
 
 def _move(

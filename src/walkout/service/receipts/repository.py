@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from walkout.service.models import Receipt, ReceiptLine
+from walkout.service.models import CartEventRecord, Receipt, ReceiptLine
 
 
 def get(session: Session, receipt_id: int, *, for_update: bool = False) -> Receipt | None:
@@ -41,3 +41,16 @@ def get_line(session: Session, line_id: int) -> ReceiptLine | None:
 def add(session: Session, row: Receipt | ReceiptLine) -> None:
     session.add(row)
     session.flush()
+
+
+def delete(session: Session, line: ReceiptLine) -> None:
+    session.delete(line)
+    session.flush()
+
+
+def issued_event(session: Session, visit_id: int, event_id: str) -> CartEventRecord | None:
+    """The logged ``ReceiptIssued`` a receipt was made from."""
+    query = select(CartEventRecord).where(
+        CartEventRecord.visit_id == visit_id, CartEventRecord.event_id == event_id
+    )
+    return session.scalars(query).one_or_none()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved, ReceiptIssued
+from walkout.domain.truth import Receipt as EngineReceipt
 from walkout.domain.truth import ReceiptLine as EngineLine
 from walkout.service.agecheck import service as agecheck
 from walkout.service.billing import repository as payments
@@ -15,10 +16,13 @@ from walkout.service.catalogue import Catalogue
 from walkout.service.deps import Services
 from walkout.service.disputes import repository as disputes
 from walkout.service.disputes.schemas import DisputeRead
-from walkout.service.errors import NotFound
+from walkout.service.errors import Conflict, DomainError, NotFound
+from walkout.service.inventory import service as inventory
 from walkout.service.models import (
     Account,
+    Dispute,
     DisputeState,
+    PaymentState,
     Receipt,
     ReceiptLine,
     Role,
@@ -26,6 +30,8 @@ from walkout.service.models import (
 )
 from walkout.service.receipts import repository
 from walkout.service.receipts.schemas import (
+    EngineLineRead,
+    LineCorrection,
     LineEvidence,
     PaymentRead,
     ReceiptLineRead,
@@ -47,15 +53,7 @@ def issue(
         return None
     catalogue = services.catalogue
     engine = event.receipt
-    lines = engine.lines
-    if lines is None:
-        lines = [
-            EngineLine(
-                sku=sku, qty=qty, price=catalogue.price(sku) or 0, confidence=engine.confidence
-            )
-            for sku, qty in sorted(engine.items.items())
-            if qty > 0
-        ]
+    lines = engine_lines(catalogue, engine)
     total = sum(line.price * line.qty for line in lines)
     unknown = any(catalogue.price(line.sku) is None for line in lines)
     receipt = Receipt(
@@ -84,9 +82,182 @@ def issue(
     return receipt
 
 
-def visible(session: Session, account: Account, receipt_id: int) -> Receipt:
-    """A receipt the account may see: its own, or any for staff and managers."""
-    receipt = repository.get(session, receipt_id)
+def engine_lines(catalogue: Catalogue, engine: EngineReceipt) -> list[EngineLine]:
+    """The engine's lines of a receipt; without the lines extension, one per product priced
+    from the catalogue."""
+    if engine.lines is not None:
+        return engine.lines
+    return [
+        EngineLine(sku=sku, qty=qty, price=catalogue.price(sku) or 0, confidence=engine.confidence)
+        for sku, qty in sorted(engine.items.items())
+        if qty > 0
+    ]
+
+
+class UnknownProduct(DomainError):
+    status = 422
+    code = "unknown_product"
+
+
+def correct(
+    session: Session, services: Services, receipt: Receipt, corrections: Sequence[LineCorrection]
+) -> None:
+    """Rewrite a receipt's lines to what a reviewer found (a SKU left out is removed) and its
+    total to match; each product's stock moves by the difference, on the plate the visit took
+    it from. The engine's lines stay in the cart event log for audit (``audit_lines``).
+
+    Lines staff changed get confidence 1: a person checked them. Runs in the caller's
+    transaction, so the rewrite and the stock moves commit with the review, once.
+    """
+    catalogue = services.catalogue
+    current = {line.sku: line for line in repository.lines(session, receipt.id)}
+    wanted = {c.sku: c.qty for c in corrections if c.qty > 0}
+    unknown = sorted(s for s in wanted if s not in current and catalogue.price(s) is None)
+    if unknown:
+        raise UnknownProduct(f"not in the store's catalogue: {', '.join(unknown)}")
+    plates = _plates(session, receipt)
+    for sku in sorted(current.keys() | wanted.keys()):
+        line = current.get(sku)
+        old, new = (line.qty if line is not None else 0), wanted.get(sku, 0)
+        if old == new:
+            continue
+        inventory.put_back(session, services, sku, old - new, plates)
+        if line is None:
+            price = catalogue.price(sku)
+            assert price is not None
+            row = ReceiptLine(
+                receipt_id=receipt.id,
+                sku=sku,
+                name=catalogue.name(sku),
+                unit_price=price,
+                qty=new,
+                confidence=1.0,
+            )
+            repository.add(session, row)
+        elif new == 0:
+            repository.delete(session, line)
+        else:
+            line.qty, line.confidence = new, 1.0
+    rewritten = repository.lines(session, receipt.id)
+    receipt.total = sum(line.unit_price * line.qty for line in rewritten)
+    session.flush()
+
+
+class NotCaptured(Conflict):
+    code = "not_captured"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this receipt has not been charged: correct it in its review "
+            "(POST /staff/receipts/{id}/approve with lines)"
+        )
+
+
+class CanOnlyLower(Conflict):
+    code = "can_only_lower"
+
+
+class LineDisputed(Conflict):
+    code = "line_disputed"
+
+
+#: Disputes whose units no longer count as charged (refunded, or on their way to it).
+_CLAIMED = (DisputeState.PENDING, DisputeState.APPROVED, DisputeState.REFUNDED)
+
+#: The reason on the refund a correction of a charged receipt makes.
+CORRECTION_REASON = "Corrected by staff review"
+
+
+def lower(
+    session: Session,
+    services: Services,
+    receipt: Receipt,
+    corrections: Sequence[LineCorrection],
+    reviewer: Account,
+) -> list[int]:
+    """Correct a charged receipt: each line lowered gets a refund of the difference, approved
+    by ``reviewer`` (a dispute in state approved, refunded with the disputes' keyed, resumable
+    refunds); the stock moves by the difference. The ids of the refunds to run.
+
+    The lines stay as charged, with the refunds on them, as with a shopper's dispute; a
+    charged card cannot be charged more, so nothing can be added or raised. A line counts
+    as what is left after its refunds: repeating a correction changes nothing, and a line
+    already disputed otherwise is refused (decide that dispute instead).
+    """
+    payment = payments.get_by_visit(session, receipt.visit_id)
+    if payment is None or payment.state is not PaymentState.CAPTURED:
+        raise NotCaptured()
+    lines = {line.sku: line for line in repository.lines(session, receipt.id)}
+    wanted = {c.sku: c.qty for c in corrections}
+    added = sorted(s for s, qty in wanted.items() if qty > 0 and s not in lines)
+    if added:
+        raise CanOnlyLower(f"the receipt is charged: {', '.join(added)} cannot be added")
+    disputed = {d.receipt_line_id: d for d in disputes.of_receipt(session, receipt.id)}
+    plates = _plates(session, receipt)
+    now = services.clock()
+    refunds = []
+    for sku, line in sorted(lines.items()):
+        dispute = disputed.get(line.id)
+        claimed = dispute.qty if dispute is not None and dispute.state in _CLAIMED else 0
+        left, new = line.qty - claimed, wanted.get(sku, 0)
+        if new == left:
+            continue
+        if new > left:
+            raise CanOnlyLower(f"the receipt is charged: {sku} cannot go above {left}")
+        if dispute is not None:
+            raise LineDisputed(f"{sku} is disputed already: decide dispute {dispute.id}")
+        inventory.put_back(session, services, sku, left - new, plates)
+        refund = Dispute(
+            receipt_line_id=line.id,
+            receipt_id=receipt.id,
+            account_id=receipt.account_id,
+            qty=left - new,
+            amount=(left - new) * line.unit_price,
+            reason=CORRECTION_REASON,
+            state=DisputeState.APPROVED,
+            decided_by=reviewer.id,
+            created_at=now,
+            decided_at=now,
+        )
+        disputes.add(session, refund)
+        refunds.append(refund.id)
+    if refunds:
+        receipt.reviewed_at = now
+    session.flush()
+    return refunds
+
+
+def _plates(session: Session, receipt: Receipt) -> list[str]:
+    """The plates the visit's cart events came from, in order: where its products go back."""
+    found = _evidence(session, receipt.visit_id)
+    return [e.evidence.plate for evidence in found.values() for e in evidence]
+
+
+def audit_lines(session: Session, receipt: Receipt, catalogue: Catalogue) -> list[EngineLineRead]:
+    """The receipt's lines as the engine issued them (from the logged ``ReceiptIssued``)."""
+    record = repository.issued_event(session, receipt.visit_id, receipt.event_id)
+    if record is None:
+        return []
+    event = CART_EVENT_ADAPTER.validate_python(record.body)
+    assert isinstance(event, ReceiptIssued)
+    return [
+        EngineLineRead(
+            sku=line.sku,
+            name=catalogue.name(line.sku),
+            unit_price=line.price,
+            qty=line.qty,
+            confidence=line.confidence,
+        )
+        for line in engine_lines(catalogue, event.receipt)
+    ]
+
+
+def visible(
+    session: Session, account: Account, receipt_id: int, *, for_update: bool = False
+) -> Receipt:
+    """A receipt the account may see: its own, or any for staff and managers (locked when
+    ``for_update``)."""
+    receipt = repository.get(session, receipt_id, for_update=for_update)
     staff = account.role in (Role.STAFF, Role.MANAGER)
     if receipt is None or not (staff or receipt.account_id == account.id):
         raise NotFound(f"no receipt {receipt_id}")
@@ -175,4 +346,5 @@ def describe(
             )
             for line in lines
         ],
+        engine_lines=audit_lines(session, receipt, catalogue) if evidence else None,
     )

@@ -387,17 +387,30 @@ def demo_cmd(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Keep the API up until Ctrl-C.")
     ] = True,
+    busy: Annotated[
+        bool,
+        typer.Option(
+            "--busy/--no-busy",
+            help="While the API is up, keep new shoppers coming in real time (a new seed each "
+            "round).",
+        ),
+    ] = True,
 ) -> None:
     """The whole store: shoppers, the engine live, the service, payments and receipts.
 
     Shoppers with accounts and ledger cards enter through the service's gates, the engine
     runs live and feeds the service, which takes payments; each visit's receipt is printed
-    next to the truth, then the API stays up (unless --no-serve).
+    next to the truth, then the API stays up (unless --no-serve) with the store kept busy.
     """
+    import threading
+
+    import httpx
+
     from walkout.demo import (
-        MANAGER_EMAIL,
         PASSWORD,
         DemoError,
+        LiveRun,
+        keep_busy,
         receipts_table,
         run_store,
         running_service,
@@ -454,15 +467,47 @@ def demo_cmd(
         )
         print_score(result.score)
         console.print(f"wrote {out / 'receipts.json'} (the service's receipts)", highlight=False)
+        accounts = result.accounts
         console.print(
-            f"API {service.url} · docs {service.url}/docs · manager {MANAGER_EMAIL}"
-            + (f" · shopper {result.shopper.email}" if result.shopper else "")
-            + f" · password {PASSWORD!r}",
+            f"API {service.url} · docs {service.url}/docs\n"
+            f"shopper app {service.url}/app/ · be the shopper {accounts.you.email}"
+            + (" (they shop in every round of the busy store)" if serve and busy else "")
+            + f"\nstaff console {service.url}/staff/ · staff {accounts.staff.email} · "
+            f"manager {accounts.manager.email}"
+            + (f" · a simulated shopper {result.shopper.email}" if result.shopper else "")
+            + f"\npassword {PASSWORD!r} for every account",
             highlight=False,
         )
         if serve:
-            console.print("serving until Ctrl-C…")
+            stop = threading.Event()
+
+            def played(round_no: int, live: LiveRun) -> None:
+                console.print(
+                    f"busy store, round {round_no}: {len(live.visits)} visits, "
+                    f"{sum(live.outcomes.values())} cart events",
+                    highlight=False,
+                )
+
+            def run_busy() -> None:
+                try:
+                    keep_busy(
+                        service, accounts, store, out / "busy", stop,
+                        scenario=scenario, seed=seed, report=played,
+                    )  # fmt: skip
+                except (DemoError, httpx.HTTPError) as exc:  # reported; the API stays up
+                    if not stop.is_set():
+                        console.print(f"the busy store stopped: {exc}", highlight=False)
+
+            worker = threading.Thread(target=run_busy, name="busy-store", daemon=True)
+            if busy:
+                worker.start()
+            console.print(
+                "serving until Ctrl-C" + (" (new shoppers keep coming)…" if busy else "…")
+            )
             service.serve_until_interrupted()
+            stop.set()
+            if busy:
+                worker.join(timeout=15)
 
 
 @app.command("serve")
@@ -500,6 +545,112 @@ def add_account_cmd(
     except ValueError as exc:
         raise fail(str(exc)) from None
     console.print(f"created {role} account {account} for {email}", highlight=False)
+
+
+def _run_files(path: Path) -> tuple[Path, Path]:
+    """The recording and the store file of a run directory, or of a recording file (whose
+    store.json is beside it)."""
+    if path.is_dir():
+        return find_recording(path), path / "store.json"
+    return path, path.parent / "store.json"
+
+
+@app.command("publish")
+def publish_cmd(
+    recording: Annotated[Path, typer.Argument(help="A run directory or a recording file.")],
+    mqtt: Annotated[str, typer.Option(help="The broker.")] = "mqtt://127.0.0.1:1883",
+    speed: Annotated[
+        float, typer.Option(help="Times real time; 0 for as fast as the broker takes them.")
+    ] = 1.0,
+    store_id: Annotated[
+        str | None, typer.Option(help="Store id of the topics (default: the run's store.json).")
+    ] = None,
+) -> None:
+    """Play a recording to an MQTT broker as the store's devices would (the simulator as a
+    device fleet): each message on walkout/<store>/<type>/<source>, QoS 1, in time order."""
+    from walkout.adapters.devices import DeviceTransportError, publish_recording
+
+    try:
+        path, store_file = _run_files(recording)
+        store = store_id or load_store(store_file).id
+        with Status(f"publishing {path} to {mqtt}", console=err_console):
+            sent = publish_recording(path, mqtt, store, speed=speed or None)
+    except (OSError, StoreFileError, ValueError, DeviceTransportError) as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"published {sent.published} messages to {mqtt} (store {store}); "
+        f"skipped {sent.skipped} malformed lines",
+        highlight=False,
+    )
+
+
+@app.command("run-engine")
+def run_engine_cmd(
+    store: Annotated[Path, typer.Option(help="The store file.")],
+    mqtt: Annotated[
+        str | None, typer.Option(help="Read the devices on this broker (mqtt://host:port).")
+    ] = None,
+    recording: Annotated[
+        Path | None, typer.Option(help="Read a recording instead (then finish the engine).")
+    ] = None,
+    event_log: Annotated[
+        str | None,
+        typer.Option(
+            help="Append cart events to this NATS JetStream (nats://host:port); "
+            "default: print them as JSON lines."
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option(help="With --recording: times real time (default: at once).")
+    ] = None,
+    idle_finish: Annotated[
+        float | None,
+        typer.Option(
+            help="Finish the engine and stop after this many seconds without a "
+            "message (batch runs and tests; a live store never goes quiet)."
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="MQTT client id (default walkout-engine-<store>).")
+    ] = None,
+) -> None:
+    """Run the fusion engine on a store's devices: sensor messages in, cart events out to the
+    event log, until stopped (Ctrl-C, SIGTERM) or the recording ends."""
+    import asyncio
+
+    from walkout.adapters.devices import DeviceTransportError
+    from walkout.adapters.eventlog import EventLogError
+    from walkout.adapters.runner import run_store
+
+    if (mqtt is None) == (recording is None):
+        raise fail("give one of --mqtt (live devices) and --recording")
+    try:
+        the_store = load_store(store)
+        report = asyncio.run(
+            run_store(
+                the_store,
+                mqtt=mqtt,
+                recording=recording,
+                event_log=event_log,
+                speed=speed,
+                idle_finish_s=idle_finish,
+                client_id=client_id,
+                ready=lambda what: err_console.print(
+                    f"reading {what}", highlight=False, soft_wrap=True
+                ),
+            )
+        )
+    except (OSError, StoreFileError, ValueError, DeviceTransportError, EventLogError) as exc:
+        raise fail(str(exc)) from None
+    runner, source = report.runner, report.source
+    err_console.print(
+        f"{runner.messages} messages ({source.rejected_total} rejected: {source.rejected or '-'}; "
+        f"{source.duplicates} repeats dropped); {runner.events} cart events, {runner.stored} "
+        f"stored, {runner.duplicates} already in the log; "
+        f"{'finished' if runner.finished else 'stopped, visits left open'}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def parse_seeds(spec: str) -> list[int]:

@@ -31,6 +31,12 @@ TABLES = {
     "stock",
     "staff_tasks",
     "age_checks",
+    "consent_changes",
+    "erasures",
+    "orders",
+    "order_lines",
+    "order_stock",
+    "floor_dwell",
 }
 
 

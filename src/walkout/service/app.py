@@ -20,12 +20,14 @@ from walkout.service.accounts import service as accounts_service
 from walkout.service.accounts.endpoints import router as accounts_router
 from walkout.service.accounts.schemas import PersonRole
 from walkout.service.agecheck.endpoints import router as agecheck_router
+from walkout.service.analytics.endpoints import router as analytics_router
 from walkout.service.auth import PUBLIC
 from walkout.service.billing import service as billing_service
 from walkout.service.billing.endpoints import router as billing_router
 from walkout.service.billing.provider import make_provider
 from walkout.service.cards.endpoints import router as cards_router
-from walkout.service.carts.bus import LocalCartBus
+from walkout.service.carts.bus import make_bus
+from walkout.service.carts.consumer import running as cart_adapters
 from walkout.service.carts.endpoints import router as carts_router
 from walkout.service.catalogue import load_catalogue
 from walkout.service.db import make_engine, make_sessionmaker, ping, upgrade_head
@@ -35,11 +37,20 @@ from walkout.service.disputes.endpoints import router as disputes_router
 from walkout.service.entry.endpoints import router as entry_router
 from walkout.service.entry.token import EntryTokenSigner
 from walkout.service.errors import DomainError
+from walkout.service.floor import service as floor_service
+from walkout.service.floor.endpoints import router as floor_router
+from walkout.service.floor.live import LiveFloor
 from walkout.service.inventory.endpoints import router as inventory_router
+from walkout.service.orders import service as orders_service
+from walkout.service.orders.code import PickupCodeSigner
+from walkout.service.orders.endpoints import router as orders_router
+from walkout.service.privacy.endpoints import router as privacy_router
 from walkout.service.receipts.endpoints import router as receipts_router
 from walkout.service.security import BearerTokens, Passwords
 from walkout.service.settings import Settings, ensure_secret_key
+from walkout.service.suggestions.endpoints import router as suggestions_router
 from walkout.service.visits.endpoints import router as visits_router
+from walkout.service.web import mount_web_apps
 
 _HTTP_CODES = {401: "not_authenticated", 404: "not_found", 405: "method_not_allowed"}
 
@@ -115,14 +126,18 @@ def build_services(
         entry_signer=EntryTokenSigner.from_secret(secret),
         provider=provider if provider is not None else make_provider(settings),
         catalogue=load_catalogue(settings.store_file),
-        bus=LocalCartBus(),
+        bus=make_bus(settings),
+        floor=LiveFloor(),
+        pickup_signer=PickupCodeSigner.from_secret(secret),
     )
 
 
 def resume_all(services: Services) -> None:
-    """Move on the payments and refunds that a stop or an outage left half-way."""
+    """Move on the payments and refunds that a stop or an outage left half-way; mark orders
+    not collected in time as no-shows."""
     billing_service.resume(services)
     disputes_service.resume(services)
+    orders_service.sweep(services)
 
 
 def create_app(
@@ -143,9 +158,12 @@ def create_app(
     services = build_services(settings, bind, clock, provider)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(resume_all, services)
-        yield
+        async with cart_adapters(services) as consumer:  # the NATS bus, the event log
+            started.state.event_log_consumer = consumer
+            yield
+        await run_in_threadpool(floor_service.write_dwell, services)
         if owned is not None:
             owned.dispose()
 
@@ -171,6 +189,11 @@ def create_app(
     app.include_router(disputes_router)
     app.include_router(inventory_router)
     app.include_router(agecheck_router)
+    app.include_router(orders_router)
+    app.include_router(privacy_router)
+    app.include_router(suggestions_router)
+    app.include_router(analytics_router)
+    app.include_router(floor_router)
     _declare_error_body(app)
 
     @app.get("/health", dependencies=[PUBLIC], tags=["service"], summary="Liveness and database")
@@ -178,6 +201,7 @@ def create_app(
         ping(session)
         return Health(status="ok")
 
+    mount_web_apps(app)  # after every API route, so that API paths take precedence
     return app
 
 

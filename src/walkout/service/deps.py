@@ -15,6 +15,8 @@ from walkout.service.carts.bus import CartBus
 from walkout.service.catalogue import Catalogue
 from walkout.service.entry.token import EntryTokenSigner
 from walkout.service.errors import DomainError
+from walkout.service.floor.live import LiveFloor
+from walkout.service.orders.code import PickupCodeSigner
 from walkout.service.security import BearerTokens, Passwords
 from walkout.service.settings import Settings
 
@@ -39,6 +41,9 @@ class Services:
     provider: PaymentProvider
     catalogue: Catalogue
     bus: CartBus
+    #: The people on the floor now, as the engine last posted them.
+    floor: LiveFloor
+    pickup_signer: PickupCodeSigner
 
 
 def get_services(request: Request) -> Services:

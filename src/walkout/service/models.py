@@ -390,3 +390,155 @@ class AgeCheck(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+
+
+# privacy: personalisation consent and account erasure (ADR 9)
+
+
+class ConsentChange(Base):
+    """A shopper turned personalisation on or off: the log is the proof of consent, and its
+    newest row per account is the consent in force (none: off)."""
+
+    __tablename__ = "consent_changes"
+    __table_args__ = (Index("ix_consent_changes_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    personalisation: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Erasure(Base):
+    """The tombstone of an account whose person asked to be forgotten: its email, password,
+    cards and sign-ins are gone; its visits, receipts and payments stay for the accounts."""
+
+    __tablename__ = "erasures"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+#: Store analytics select visits by when they opened.
+Index("ix_visits_opened_at", Visit.opened_at)
+
+
+# orders: meal kits and order ahead for pickup (ADR 8)
+
+
+class OrderStatus(StrEnum):
+    """An order ahead: ``authorising`` while its card hold is asked for (stock and slot already
+    reserved), ``placed``, ``picking``, ``ready``, ``handing_over`` while the window captures
+    the payment, then ``collected``; or ``canceled`` / ``no_show``."""
+
+    AUTHORISING = "authorising"
+    PLACED = "placed"
+    PICKING = "picking"
+    READY = "ready"
+    HANDING_OVER = "handing_over"
+    COLLECTED = "collected"
+    CANCELED = "canceled"
+    NO_SHOW = "no_show"
+
+
+class PickupMode(StrEnum):
+    """Where the shopper collects: the drive-through window or a curbside bay."""
+
+    DRIVE_THROUGH = "drive_through"
+    CURB = "curb"
+
+
+class Order(Base):
+    """An order ahead for pickup, its slot, and the card hold that pays for it."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id", "idempotency_key", name="uq_orders_account_id_idempotency_key"
+        ),
+        Index("ix_orders_status_slot_start", "status", "slot_start"),
+        Index("ix_orders_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus))
+    mode: Mapped[PickupMode] = mapped_column(_enum(PickupMode))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    slot_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Curb pickup: the bay the shopper will wait in, and how to recognise the car.
+    bay: Mapped[str | None] = mapped_column(String(32))
+    vehicle: Mapped[str | None] = mapped_column(String(128))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[int]
+    #: Holds an age-restricted product: the window must check ID at handover.
+    restricted: Mapped[bool]
+    #: The client's Idempotency-Key and a digest of its request: a retried POST gets this order.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    #: The random id in the order's signed pickup code.
+    code_id: Mapped[str] = mapped_column(String(32))
+    payment_state: Mapped[PaymentState] = mapped_column(_enum(PaymentState))
+    provider: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(255))
+    method_id: Mapped[str] = mapped_column(String(255))
+    authorization_id: Mapped[str | None] = mapped_column(String(255))
+    authorized_amount: Mapped[int | None]
+    captured_amount: Mapped[int | None]
+    payment_error: Mapped[str | None] = mapped_column(String(512))
+    id_checked_by: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    handed_over_by: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    picking_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OrderLine(Base):
+    """One product of an order, priced and named as it was when ordered."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    unit_price: Mapped[int]
+    qty: Mapped[int]
+
+
+class OrderStock(Base):
+    """Units of one shelf product an order takes (a kit's components, expanded when ordered):
+    reserved while the order is open, taken off the facings when it is collected."""
+
+    __tablename__ = "order_stock"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    qty: Mapped[int]
+
+
+# floor: the anonymous dwell heatmap (ADR 12)
+
+
+class FloorDwell(Base):
+    """Person-seconds spent in one cell of the floor grid during one hour: no person, track or
+    visit is stored, so the heatmap cannot be traced back to anyone."""
+
+    __tablename__ = "floor_dwell"
+
+    #: The start of the hour (UTC).
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    #: The cell ``floor(x / cell size)``, ``floor(y / cell size)`` (store coordinates).
+    cell_x: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    cell_y: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seconds: Mapped[float]

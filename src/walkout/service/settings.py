@@ -6,13 +6,16 @@ import contextlib
 import os
 import secrets
 import tempfile
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from walkout.adapters.eventlog import nats_servers
 
 
 class AccessPolicy(StrEnum):
@@ -20,6 +23,13 @@ class AccessPolicy(StrEnum):
 
     PUBLIC = "public"
     STAFF_ONLY = "staff_only"
+
+
+class CartBusKind(StrEnum):
+    """How live cart updates reach the shoppers' streams."""
+
+    LOCAL = "local"
+    NATS = "nats"
 
 
 class ProviderName(StrEnum):
@@ -46,6 +56,20 @@ def _seconds(value: object) -> object:
         with contextlib.suppress(ValueError):
             return float(value)
     return value
+
+
+def _zone(name: str) -> str:
+    """An IANA time zone name the system knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {name!r}") from e
+    return name
+
+
+def _nats_url(value: str | None) -> str | None:
+    """A nats:// (or tls://) URL."""
+    return None if value is None else nats_servers(value)
 
 
 #: A duration: seconds (``30``), ``HH:MM:SS`` or ISO 8601 (``PT30S``).
@@ -157,6 +181,95 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="Idle time after which the live cart stream sends a keep-alive comment.",
     )
+    event_log: Annotated[str | None, AfterValidator(_nats_url)] = Field(
+        default=None,
+        description="URL of the NATS JetStream event log (nats://host:4222) whose cart events "
+        "the service applies as the durable consumer event_log_consumer; unset: cart events "
+        "arrive by POST /events only.",
+    )
+    event_log_consumer: str = Field(
+        default="store-service",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Durable consumer name of the service on the event log: its position is "
+        "kept by the log, so a restarted service resumes after the last applied batch.",
+    )
+    event_log_batch: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Most cart events applied in one transaction from the event log.",
+    )
+    cart_bus: CartBusKind = Field(
+        default=CartBusKind.LOCAL,
+        description="'local' pushes live cart updates to this process's streams only; 'nats' "
+        "fans them out through NATS (cart_bus_url) to every service process.",
+    )
+    cart_bus_url: Annotated[str, AfterValidator(_nats_url)] = Field(
+        default="nats://127.0.0.1:4222", description="NATS server of cart_bus=nats."
+    )
+    analytics_min_visits: int = Field(
+        default=5,
+        ge=1,
+        description="Store analytics show a figure only when at least this many shopper visits "
+        "make it up (k-anonymity); smaller windows, hours, bins and products are suppressed.",
+    )
+
+    store_timezone: Annotated[str, AfterValidator(_zone)] = Field(
+        default="UTC",
+        description="The store's IANA time zone (e.g. Europe/Berlin): pickup opening hours are "
+        "local times in it.",
+    )
+    pickup_opens: time = Field(
+        default=time(8, 0), description="Local time the first pickup slot of a day starts."
+    )
+    pickup_closes: time = Field(
+        default=time(20, 0), description="Local time by which the last pickup slot of a day ends."
+    )
+    pickup_slot_minutes: int = Field(
+        default=15, ge=5, le=240, description="Length of a pickup slot in minutes."
+    )
+    pickup_slot_capacity: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="Orders per pickup slot, drive-through and curb together (what the pickers "
+        "can prepare).",
+    )
+    pickup_lead_time: Duration = Field(
+        default=timedelta(minutes=30),
+        ge=timedelta(0),
+        description="The earliest slot that can be booked starts at least this long from now.",
+    )
+    pickup_days_ahead: int = Field(
+        default=6,
+        ge=1,
+        le=7,
+        description="How many days ahead slots can be booked (card holds last about 7 days).",
+    )
+    pickup_grace: Duration = Field(
+        default=timedelta(minutes=30),
+        ge=timedelta(0),
+        description="An order not collected this long after its slot ends is a no-show.",
+    )
+    pickup_no_show_fee: int = Field(
+        default=0,
+        ge=0,
+        description="Minor units captured from a no-show's hold (at most its total); 0 releases "
+        "the hold.",
+    )
+    pickup_uncounted_units: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="Units a facing that staff never counted offers for order ahead; 0 means "
+        "only counted stock can be ordered.",
+    )
+
+    @model_validator(mode="after")
+    def _pickup_hours(self) -> Settings:
+        if self.pickup_closes <= self.pickup_opens:
+            raise ValueError("pickup_closes must be after pickup_opens")
+        return self
 
     @model_validator(mode="after")
     def _stripe_needs_key(self) -> Settings:

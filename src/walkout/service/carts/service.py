@@ -26,9 +26,9 @@ from walkout.service.billing import service as billing
 from walkout.service.carts import repository
 from walkout.service.carts.schemas import CartLineRead, CartRead, CartUpdate, EventResult, Outcome
 from walkout.service.deps import Services
-from walkout.service.fields import MAX_ID
 from walkout.service.inventory import service as inventory
 from walkout.service.models import CartLine, Visit, VisitStatus
+from walkout.service.orders import stock
 from walkout.service.receipts import service as receipts
 from walkout.service.visits import service as visits
 
@@ -44,10 +44,7 @@ class Applied:
 
 def visit_id_of(event: CartEvent) -> int | None:
     """Our visit id in the event's token; None when the token is not one."""
-    token = event.receipt.token if isinstance(event, ReceiptIssued) else event.token
-    if not token.isascii() or not token.isdigit() or not 1 <= int(token) <= MAX_ID:
-        return None
-    return int(token)
+    return visits.visit_id_in(event.receipt.token if isinstance(event, ReceiptIssued) else event.token)
 
 
 def apply(session: Session, services: Services, events: Sequence[CartEvent]) -> Applied:
@@ -107,6 +104,7 @@ def _apply(
         receipt = receipts.issue(session, services, visit, event)
         if receipt is None:
             return "ignored"
+        stock.on_receipt(session, services, receipt)
         payment = billing.open_payment(session, services, visit, receipt)
         if payment is not None:
             agecheck.on_payment_opened(session, services, receipt, payment)

@@ -378,7 +378,8 @@ def test_property_every_step_found_once(case: tuple[list[PlateContact], float, i
     assert len(events) == len(contacts)
     for e, c in zip(events, contacts, strict=True):
         assert e.delta_g == pytest.approx(c.delta_g, abs=1.5 * sd + 0.5)
-        assert c.t_start - 0.3 <= e.t_start <= c.t_start + 0.3
+        # Within the hand's contact (a press can hide where a near-threshold change began).
+        assert c.t_start - 0.3 <= e.t_start <= c.t_end + 0.3
 
 
 @settings(max_examples=20, deadline=None)

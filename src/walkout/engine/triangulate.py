@@ -147,6 +147,9 @@ def triangulate(
             break
         resid = np.where(w > 0, ray_distances(points[group], origins, dirs), 0.0)
         worst = (member[:, :, None] * resid[None]).max(axis=1)  # (G, K)
-        w = np.where((resid >= worst[group]) & (resid > outlier_m), 0.0, w)
+        drop = (resid >= worst[group]) & (resid > outlier_m)
+        if not drop.any():  # nothing to reject: further rounds would solve the same system
+            break
+        w = np.where(drop, 0.0, w)
     views = (member @ (w > 0).astype(float)).astype(np.int64)
     return points, views

@@ -377,6 +377,13 @@ def demo_cmd(
     scenario: Annotated[str, typer.Option(help="Scenario preset.")] = "busy",
     minutes: Annotated[float, typer.Option(help="Minutes of arrivals.")] = 3.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    vision: Annotated[
+        VisionMode,
+        typer.Option(
+            help="What the cameras send: 'track' (people from an overhead tracker) or 'pose' "
+            "(keypoints the engine triangulates; weaker in crowds, see docs/benchmarks.md)."
+        ),
+    ] = "track",
     port: Annotated[
         int, typer.Option(help="Port of the store service (a free one if it is taken).")
     ] = 8000,
@@ -426,7 +433,7 @@ def demo_cmd(
         seed=seed,
         minutes=minutes,
         shoppers=None,
-        vision="pose",
+        vision=vision,
     )
     truth = read_json(out / "truth.json", Truth)
     plot_floor_cmd(run=out, store=None, at=None, out=out / "floor.png")
@@ -492,7 +499,7 @@ def demo_cmd(
                 try:
                     keep_busy(
                         service, accounts, store, out / "busy", stop,
-                        scenario=scenario, seed=seed, report=played,
+                        scenario=scenario, seed=seed, vision=vision, report=played,
                     )  # fmt: skip
                 except (DemoError, httpx.HTTPError) as exc:  # reported; the API stays up
                     if not stop.is_set():

@@ -54,7 +54,7 @@ from walkout.service.models import PaymentState, Role
 from walkout.service.receipts.schemas import ReceiptRead, ReceiptSummary
 from walkout.service.settings import ProviderName, Settings
 from walkout.sim.behaviour import STOCK_UNITS
-from walkout.sim.run import simulate
+from walkout.sim.run import VisionMode, simulate
 from walkout.sim.scenarios import get_scenario
 from walkout.storefile import load_store
 
@@ -587,6 +587,7 @@ def keep_busy(
     scenario: str = "busy",
     seed: int = 1,
     minutes: float = 2.0,
+    vision: VisionMode = "track",
     speed: float | None = 1.0,
     report: BusyReport | None = None,
 ) -> None:
@@ -601,7 +602,14 @@ def keep_busy(
             if stop.is_set():
                 return
             shutil.rmtree(work_dir, ignore_errors=True)
-            simulate(store, get_scenario(scenario), seed + round_no, work_dir, minutes=minutes)
+            simulate(
+                store,
+                get_scenario(scenario),
+                seed + round_no,
+                work_dir,
+                minutes=minutes,
+                vision=vision,
+            )
             truth = read_json(work_dir / "truth.json", Truth)
             people = sign_up_people(
                 service, client, truth, prefix=f"r{round_no}-", you=accounts.you

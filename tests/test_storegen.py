@@ -319,6 +319,30 @@ def test_corner_carries_a_grab_and_go_range() -> None:
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
+def test_meal_kits_are_made_of_products_on_the_shelves(template: Template) -> None:
+    s = store(template)
+    products = {p.sku: p for p in s.products}
+    faced = {f.sku for f in s.facings}
+    kits = [p for p in s.products if "meal-kit" in p.tags]
+    assert kits
+    for kit in kits:
+        assert kit.is_kit, f"{kit.name} has no components"
+        skus = [c.sku for c in kit.components]
+        assert len(set(skus)) == len(skus)
+        for sku in skus:
+            part = products[sku]
+            assert sku in faced
+            assert not part.is_kit
+            assert not part.age_restricted
+    # Kits follow their recipe where the store sells its ingredients (the grocery does).
+    if template == "grocery":
+        fajita = next(k for k in kits if "Fajita" in k.name)
+        names = [products[c.sku].name for c in fajita.components]
+        assert any("Chicken" in n for n in names)
+        assert any("Tortillas" in n for n in names)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
 def test_planogram_mixes_spans_shares_and_look_alikes(template: Template) -> None:
     s = store(template)
     spans = [len(f.plates) for f in s.facings]

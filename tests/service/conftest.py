@@ -84,7 +84,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
-    """Settings for tests: cheap password hashing, a fixed secret, payment retries at once."""
+    """Settings for tests: cheap password hashing, a fixed secret, payment retries at once, no
+    background order sweep in a test's time."""
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": db_url,
@@ -92,6 +93,9 @@ def make_settings(db_url: str, data_dir: Path, **overrides: object) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
         "payment_retry_base": 0,
+        # Most tests share one connection, which a background sweep must not use at the same
+        # time: it stays out of their way (test_orders tests it on a database of its own).
+        "pickup_sweep_period": 3600,
         **overrides,
     }
     return Settings.model_validate(values)

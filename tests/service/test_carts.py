@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, func, select
 
 from walkout.service import Settings
-from walkout.service.models import CartEventRecord
+from walkout.service.models import CartEventRecord, Role
 
 from .conftest import make_settings, open_store
 from .helpers import Caller, FakeClock, Store
@@ -54,6 +54,27 @@ def test_items_added_and_removed_make_the_cart(store: Store, visit: Visit) -> No
     assert cart(store, visit.shopper) == {a: 3, b: 1}
     post_events(store, visit.gate, [feed.removed(a, 2), feed.removed(b), feed.removed(b)])
     assert cart(store, visit.shopper) == {a: 1}
+
+
+def test_staff_read_any_visits_cart_as_its_shopper_sees_it(store: Store, visit: Visit) -> None:
+    a, b = (
+        sku_priced(store.services.catalogue, 100, 2000, 0),
+        sku_priced(store.services.catalogue, 100, 2000, 1),
+    )
+    post_events(store, visit.gate, [visit.feed.added(a, 2), visit.feed.added(b)])
+    staff = store.person(Role.STAFF)
+    path = f"/staff/visits/{visit.feed.token}/cart"
+    r = store.client.get(path, headers=staff.headers)
+    assert r.status_code == 200, r.text
+    own = store.client.get("/visits/current/cart", headers=visit.shopper.headers)
+    assert r.json() == own.json()
+    assert {line["sku"]: line["qty"] for line in r.json()["lines"]} == {a: 2, b: 1}
+    prices = store.services.catalogue.products
+    assert r.json()["total"] == 2 * prices[a].price + prices[b].price
+    missing = store.client.get(f"/staff/visits/{10**9}/cart", headers=staff.headers)
+    assert missing.status_code == 404
+    shopper = store.client.get(path, headers=visit.shopper.headers)
+    assert shopper.status_code == 403
 
 
 def test_a_line_keeps_its_lowest_confidence(store: Store, visit: Visit) -> None:

@@ -75,7 +75,14 @@ def test_people_are_shown_on_their_open_visit_with_the_units_in_its_cart(store: 
     floor = get(store, staff, "/staff/floor")
     assert floor["t"] == 12.5
     people = {p["person"]: p for p in floor["people"]}
-    assert people["t1"] == {"person": "t1", "visit_id": visit, "cart_items": 2, "x": x, "y": y}
+    assert people["t1"] == {
+        "person": "t1",
+        "visit_id": visit,
+        "cart_items": 2,
+        "staff": False,
+        "x": x,
+        "y": y,
+    }
     for other in ("t2", "t3", "t4"):
         assert (people[other]["visit_id"], people[other]["cart_items"]) == (None, 0)
 
@@ -210,6 +217,22 @@ def test_dwell_adds_up_per_cell_and_hour_without_storing_anyone(
     assert heat(store, staff, since=later)["total_s"] == 4.0  # from the hour holding since
     until = (clock() - timedelta(hours=1)).isoformat()
     assert heat(store, staff, until=until)["total_s"] == 4.5
+
+
+def test_staff_at_work_are_on_the_live_floor_but_not_in_the_heatmap(store: Store) -> None:
+    gate, staff = store.device(), store.person(Role.STAFF)
+    at_work = enter(store, gate, staff)
+    shopping = enter(store, gate, store.person())
+    x, y = inside(store, staff, 1.1, 1.1)
+    far = (x + 2.0, y + 1.0)
+    people = (("s", str(at_work), x, y), ("c", str(shopping), *far))
+    post_view(store, gate, view(10.0, *people))
+    assert post_view(store, gate, view(11.5, *people))["dwell_s"] == 1.5  # the shopper's only
+    floor = {p["person"]: p for p in get(store, staff, "/staff/floor")["people"]}
+    assert (floor["s"]["staff"], floor["s"]["visit_id"]) == (True, at_work)
+    assert (floor["c"]["staff"], floor["c"]["visit_id"]) == (False, shopping)
+    grid = heat(store, staff)
+    assert (cell(grid, x, y), cell(grid, *far), grid["total_s"]) == (0.0, 1.5, 1.5)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,12 +16,13 @@ from sqlalchemy import Connection
 
 from walkout.payments import LedgerProvider, PaymentRetryableError
 from walkout.payments.ledger import Phase, Status
-from walkout.service import Settings
+from walkout.service import Settings, create_app
+from walkout.service.db import upgrade_head
 from walkout.service.models import Role, VisitStatus
 from walkout.service.settings import default_store_file
 
 from .conftest import make_settings, open_store
-from .helpers import Caller, FakeClock, Store
+from .helpers import Caller, FakeClock, Store, TestClient
 from .shop import DECLINED_AT_CHARGE, add_card, captures, customer_of, enter, ledger
 
 NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -160,16 +162,19 @@ class Shop:
         return body
 
 
-def _settings(settings: Settings, kit: Kit, **overrides: object) -> Settings:
-    values: dict[str, object] = {
+def _settings_values(kit: Kit) -> dict[str, object]:
+    return {
         "store_file": kit.path,
         "pickup_slot_capacity": 2,
         "pickup_slot_minutes": 15,
         "pickup_lead_time": 1800,
         "pickup_grace": 1800,
-        **overrides,
     }
+
+
+def _settings(settings: Settings, kit: Kit, **overrides: object) -> Settings:
     assert settings.database_url is not None
+    values = {**_settings_values(kit), **overrides}
     return make_settings(settings.database_url, settings.data_dir, **values)
 
 
@@ -437,6 +442,28 @@ def test_no_shows_release_stock_and_the_hold(shop: Shop, clock: FakeClock) -> No
     assert shop.handover(shop.code(later["id"])).json()["code"] == "not_ready"
 
 
+def test_no_shows_expire_while_the_service_runs_without_anyone_asking(
+    db_url: str, tmp_path: Path, clock: FakeClock, kit: Kit
+) -> None:
+    settings = make_settings(
+        db_url, tmp_path, **{**_settings_values(kit), "pickup_sweep_period": 0.02}
+    )
+    upgrade_head(settings)
+    app = create_app(settings, clock)
+    with TestClient(app) as client:
+        shop = _shop(Store(client, app.state.services), kit)
+        stocked(shop)
+        order = shop.placed({kit.kit: 1})
+        shop.to_ready(order["id"])
+        clock.advance(timedelta(hours=1, minutes=46).total_seconds())  # past 13:45
+        deadline = time.monotonic() + 30
+        while shop.get(order["id"])["status"] != "no_show":
+            assert time.monotonic() < deadline, "the background sweep never ran"
+            time.sleep(0.02)
+        assert shop.get(order["id"])["payment"]["state"] == "canceled"
+        assert shop.available(kit.kit) == 5
+
+
 def test_a_no_show_fee_is_captured_from_the_hold(
     settings: Settings, clock: FakeClock, connection: Connection, kit: Kit
 ) -> None:
@@ -483,9 +510,21 @@ def test_listing_and_paging(shop: Shop) -> None:
     page = r.json()
     assert page["offset"] == 2
     assert len(page["items"]) == 3
-    assert page["total"] == len(shop.store.services.catalogue.products)
-    names = [i["name"].casefold() for i in page["items"]]
-    assert names == sorted(names)
+    catalogue = shop.store.services.catalogue
+    assert page["total"] == len(catalogue.products)
+    items: list[dict[str, Any]] = []
+    while len(items) < page["total"]:
+        params = {"limit": 200, "offset": len(items)}
+        items += shop.store.client.get(
+            "/catalog", params=params, headers=shop.staff.headers
+        ).json()["items"]
+    assert items[2:5] == page["items"]
+    kits = sum(p.is_kit for p in catalogue.products.values())
+    assert kits >= 1
+    assert [i["kit"] for i in items] == [True] * kits + [False] * (len(items) - kits)
+    for group in (items[:kits], items[kits:]):
+        names = [i["name"].casefold() for i in group]
+        assert names == sorted(names)
 
 
 def test_uncounted_facings_offer_the_configured_units(

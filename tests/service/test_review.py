@@ -41,12 +41,15 @@ class Review:
 
 
 def _products(store: Store) -> list[Product]:
-    """Products sold without an ID check, with a single facing each, cheapest first."""
+    """Shelf products (no meal kits: selling one moves its components' stock) sold without an
+    ID check, with a single facing each, cheapest first."""
     catalogue = store.services.catalogue
     found = [
         Product(sku, plates[0], catalogue.products[sku].price)
         for sku, plates in catalogue.facings.items()
-        if len(plates) == 1 and not catalogue.products[sku].age_restricted
+        if len(plates) == 1
+        and not catalogue.products[sku].age_restricted
+        and not catalogue.products[sku].is_kit
     ]
     return sorted(found, key=lambda p: (p.price, p.sku))
 

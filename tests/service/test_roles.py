@@ -33,6 +33,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("DELETE", "/cards/{card_id}"): frozenset({S, T, M}),
     ("POST", "/events"): frozenset({D}),
     ("GET", "/visits/current/cart"): frozenset({S, T, M}),
+    ("GET", "/staff/visits/{visit_id}/cart"): frozenset({T, M}),
     ("GET", "/visits/current/events"): frozenset({S, T, M}),
     ("POST", "/visits/{visit_id}/settle"): frozenset({S, T, M}),
     ("GET", "/staff/reviews"): frozenset({T, M}),

@@ -162,3 +162,19 @@ def test_an_order_is_cancelled_until_picking_starts(live: Live, page: Page, kits
     page.get_by_role("link", name="All orders").click()
     expect(page.locator("#orders li")).to_have_count(1)
     expect(page.locator("#orders")).to_contain_text("Cancelled")
+
+
+def test_the_catalog_opens_on_the_meal_kits_with_what_is_in_them(live: Live, page: Page) -> None:
+    catalogue = live.services.catalogue
+    kits = sorted(
+        (p for p in catalogue.products.values() if p.is_kit), key=lambda p: p.name.casefold()
+    )
+    assert len(kits) > 1  # the store's own kits, besides the one this module builds
+    open_app(page, live, live.shopper(), "order")
+    items = page.locator("#catalog li")
+    expect(items.first).to_contain_text(kits[0].name)
+    for i, kit in enumerate(kits):
+        item = items.nth(i)
+        expect(item).to_contain_text("Meal kit")
+        contents = ", ".join(f"{catalogue.name(c.sku)} × {c.qty}" for c in kit.components)
+        expect(item).to_contain_text(f"Contains: {contents}")

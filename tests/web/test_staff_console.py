@@ -143,9 +143,11 @@ def test_floor_map_shows_a_shopper_and_a_plates_stock(live: Live, desk: Page, sn
         update={"evidence": added.evidence.model_copy(update={"plate": plate})}
     )
     assert live.post_events(gate, [on_plate]) == ["applied"]
+    at_work = live.enter(gate, staff)
     people = [
         FloorPerson(person="track-7", token=str(visit_id), x=3, y=4),
         FloorPerson(person="track-8", token=None, x=5.5, y=2.5),  # not matched to a visit
+        FloorPerson(person="track-9", token=str(at_work), x=4, y=2),  # staff at work
     ]
     view = FloorView(t=5.0, people=people)
     r = live.client.post("/floor", json=view.model_dump(mode="json"), headers=gate.headers)
@@ -154,10 +156,20 @@ def test_floor_map_shows_a_shopper_and_a_plates_stock(live: Live, desk: Page, sn
     open_console(desk, live, staff, "floor")
     dot = desk.get_by_role("button", name="Shopper track-7, 2 in the cart")
     expect(dot).to_be_visible()
-    expect(desk.locator(".counts")).to_have_text("2 on the floor · 2 plates low or empty")
+    expect(desk.locator(".counts")).to_have_text("3 on the floor · 2 plates low or empty")
     expect(desk.get_by_role("button", name=f"Plate {empty_plate}: empty")).to_be_visible()
+    expect(desk.get_by_role("button", name="Staff member track-9")).to_have_class("shopper staff")
     dot.click()
     expect(desk.locator(".detail")).to_contain_text(f"visit {visit_id}")
+    lines = desk.get_by_role("list", name="Cart").get_by_role("listitem")
+    expect(lines).to_have_count(1)
+    total = f"${2 * product.price / 100:,.2f}"
+    expect(lines.first).to_have_text(f"2 × {product.name}{total}")
+    expect(desk.locator(".detail .total")).to_have_text(total)
+    # The panel follows the chosen shopper's cart as it changes.
+    one_more = feed.added(product.sku, 1)
+    assert live.post_events(gate, [one_more]) == ["applied"]
+    expect(lines.first).to_have_text(f"3 × {product.name}${3 * product.price / 100:,.2f}")
 
     desk.get_by_role("button", name=f"Plate {plate}: in stock").click()
     detail = desk.locator(".detail")

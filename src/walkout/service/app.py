@@ -44,6 +44,7 @@ from walkout.service.inventory.endpoints import router as inventory_router
 from walkout.service.orders import service as orders_service
 from walkout.service.orders.code import PickupCodeSigner
 from walkout.service.orders.endpoints import router as orders_router
+from walkout.service.orders.sweeper import sweeping
 from walkout.service.privacy.endpoints import router as privacy_router
 from walkout.service.receipts.endpoints import router as receipts_router
 from walkout.service.security import BearerTokens, Passwords
@@ -160,7 +161,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(resume_all, services)
-        async with cart_adapters(services) as consumer:  # the NATS bus, the event log
+        async with (
+            cart_adapters(services) as consumer,  # the NATS bus, the event log
+            sweeping(services),  # no-shows expire while the service runs
+        ):
             started.state.event_log_consumer = consumer
             yield
         await run_in_threadpool(floor_service.write_dwell, services)

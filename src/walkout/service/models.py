@@ -73,6 +73,10 @@ class DisputeState(StrEnum):
     FAILED = "failed"
 
 
+#: Dispute states whose units and amount no longer count as charged (refunded, or on the way).
+CLAIMED_DISPUTES = (DisputeState.PENDING, DisputeState.APPROVED, DisputeState.REFUNDED)
+
+
 def _enum(cls: type[StrEnum]) -> Enum:
     return Enum(
         cls,

@@ -251,6 +251,13 @@ class Settings(BaseSettings):
         ge=timedelta(0),
         description="An order not collected this long after its slot ends is a no-show.",
     )
+    pickup_sweep_period: Duration = Field(
+        default=timedelta(seconds=60),
+        gt=timedelta(0),
+        le=timedelta(hours=1),
+        description="How often the running service marks overdue orders as no-shows (and "
+        "moves on their payments).",
+    )
     pickup_no_show_fee: int = Field(
         default=0,
         ge=0,

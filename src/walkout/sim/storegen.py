@@ -12,6 +12,7 @@ almost the same, sit on neighbouring plates and sometimes share a plate.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from walkout.domain.store import (
     Camera,
+    Component,
     Facing,
     Fixture,
     Gate,
@@ -1545,6 +1547,124 @@ def _camera(cid: str, mount: _Mount, lens: _Lens, rng: np.random.Generator) -> C
 _LAYOUTS = {"corner": _corner, "grocery": _grocery}
 
 
+#: One ingredient of a kit: (tag, word in the name) choices, the most fitting first.
+_Ingredient = tuple[tuple[str, str], ...]
+
+#: What a meal kit is assembled from, by a word of its name: the catalogue's kit lines.
+_KIT_RECIPES: tuple[tuple[str, tuple[_Ingredient, ...]], ...] = (
+    (
+        "Fajita",
+        (
+            (("meat", "Chicken Breasts"), ("meat", "Chicken"), ("deli", "Turkey")),
+            (("bakery", "Flour Tortillas"), ("bakery", "Tortillas")),
+            (("pantry", "Salsa"), ("deli", "Guacamole")),
+            (("cheese", "Mexican"), ("cheese", "Cheddar")),
+        ),
+    ),
+    (
+        "Scampi",
+        (
+            (("pantry", "Linguine"), ("pantry", "Spaghetti"), ("bakery", "Sourdough")),
+            (("dairy", "Butter"),),
+            (("cheese", "Parmesan"),),
+        ),
+    ),
+    (
+        "Stir Fry",
+        (
+            (("meat", "Beef"), ("deli", "Roast Beef")),
+            (("produce", "Broccoli"), ("produce", "Snap Peas"), ("frozen", "Broccoli")),
+            (("pantry", "Jasmine"), ("pantry", "Rice")),
+        ),
+    ),
+    (
+        "Risotto",
+        (
+            (("pantry", "Arborio"), ("pantry", "Rice")),
+            (("cheese", "Parmesan"),),
+            (("produce", "Mushrooms"), ("produce", "Spinach")),
+        ),
+    ),
+    (
+        "Teriyaki",
+        (
+            (("meat", "Salmon"), ("pantry", "Salmon")),
+            (("pantry", "Jasmine"), ("pantry", "Rice")),
+            (("produce", "Broccoli"), ("produce", "Snap Peas")),
+        ),
+    ),
+    (
+        "Pesto",
+        (
+            (("pantry", "Penne"), ("pantry", "Fusilli"), ("pantry", "Spaghetti")),
+            (("pantry", "Basil Pesto"), ("pantry", "Pesto")),
+            (("cheese", "Parmesan"),),
+        ),
+    ),
+    (
+        "Carbonara",
+        (
+            (("pantry", "Spaghetti"), ("pantry", "Linguine")),
+            (("meat", "Bacon"), ("deli", "Ham")),
+            (("dairy", "Eggs"),),
+            (("cheese", "Parmesan"),),
+        ),
+    ),
+    (
+        "Primavera",
+        (
+            (("pantry", "Penne"), ("pantry", "Rigatoni")),
+            (("produce", "Broccoli"), ("produce", "Carrots"), ("produce", "Snap Peas")),
+            (("pantry", "Tomato Basil"), ("pantry", "Marinara")),
+        ),
+    ),
+)
+#: A kit none of whose own ingredients the store sells (a small shop) is a supper of what is
+#: on its shelves: bread, sliced deli meat, fruit.
+_KIT_FALLBACK: tuple[_Ingredient, ...] = (
+    (("bakery", "Bread"), ("bakery", "Tortillas")),
+    (("deli", "Sliced"),),
+    (("produce", "Salad Mix"), ("fruit", "Whole")),
+)
+
+
+def _ingredient(products: list[Product], choices: _Ingredient) -> Product | None:
+    """The first product of the assortment that fits the first choice any product fits."""
+    for tag, word in choices:
+        pattern = re.compile(rf"\b{re.escape(word)}\b")
+        for product in products:
+            if tag in product.tags and pattern.search(product.name):
+                return product
+    return None
+
+
+def _with_kit_components(products: list[Product]) -> list[Product]:
+    """``products`` with each meal kit made of products the store sells, after its recipe.
+
+    A pure function of the assortment, applied after every random draw: the same seed gives
+    the same products, plates, planogram and cameras as before kits had components, so
+    simulations do not change. Each ingredient is one unit of the first product that fits it;
+    one the store does not sell is left out.
+    """
+    shelf = [
+        p
+        for p in products
+        if "meal-kit" not in p.tags and not p.age_restricted and "ready-meal" not in p.tags
+    ]
+    found: list[Product] = []
+    for product in products:
+        if "meal-kit" not in product.tags:
+            found.append(product)
+            continue
+        recipe = next((r for word, r in _KIT_RECIPES if word in product.name), ())
+        parts = [p for i in recipe if (p := _ingredient(shelf, i)) is not None]
+        if not parts:
+            parts = [p for i in _KIT_FALLBACK if (p := _ingredient(shelf, i)) is not None]
+        components = [Component(sku=sku, qty=1) for sku in dict.fromkeys(p.sku for p in parts)]
+        found.append(product.model_copy(update={"components": components}))
+    return found
+
+
 def generate_store(template: Template, seed: int = 0) -> Store:
     """A complete, validated store of the given template; the same seed gives the same store."""
     if template not in _LAYOUTS:
@@ -1567,7 +1687,7 @@ def generate_store(template: Template, seed: int = 0) -> Store:
         currency="USD",
         floor=[(0.0, 0.0), (w, 0.0), (w, d), (0.0, d)],
         gates=list(layout.gates),
-        products=gram.products,
+        products=_with_kit_components(gram.products),
         plates=plates,
         facings=gram.facings,
         cameras=cameras,

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Body
+from fastapi import APIRouter, BackgroundTasks, Body, Path
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from walkout.domain.events import CartEvent
-from walkout.service.auth import Device, Person
+from walkout.service.auth import Device, Person, StaffMember
 from walkout.service.carts import service
 from walkout.service.carts.bus import SubscriptionLost
 from walkout.service.carts.schemas import CartRead, CartUpdate, EventsApplied
 from walkout.service.deps import DbSession, Services, ServicesDep
 from walkout.service.errors import NotFound
+from walkout.service.fields import MAX_ID
 from walkout.service.models import Visit
 from walkout.service.visits import service as visits
 
@@ -46,6 +47,22 @@ def post_events(
 @router.get("/visits/current/cart", summary="The cart of the signed-in account's open visit")
 def current_cart(principal: Person, session: DbSession, services: ServicesDep) -> CartRead:
     return service.current_cart(session, services, principal.account.id)
+
+
+@router.get(
+    "/staff/visits/{visit_id}/cart",
+    summary="One visit's cart, e.g. of a shopper on the live floor (staff)",
+)
+def visit_cart(
+    visit_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    _: StaffMember,
+    session: DbSession,
+    services: ServicesDep,
+) -> CartRead:
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"no visit {visit_id}")
+    return service.read_cart(session, services, visit)
 
 
 def _snapshot(services: Services, visit_id: int) -> CartUpdate:

@@ -2,8 +2,9 @@
 
 The engine's ``token`` on an event is the visit id the gate put in its gate message (ADR 4).
 Each event is logged under its visit with its id unique there, so a repeated event is a
-no-op. ``ReceiptIssued`` closes the visit, stores the receipt and opens its payment, which
-runs once the batch is committed.
+no-op. ``ReceiptIssued`` closes the visit, stores the receipt, takes the components of the
+meal kits it sold off the shelves' counts and opens its payment, which runs once the batch is
+committed.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class Applied:
 
 def visit_id_of(event: CartEvent) -> int | None:
     """Our visit id in the event's token; None when the token is not one."""
-    return visits.visit_id_in(event.receipt.token if isinstance(event, ReceiptIssued) else event.token)
+    return visits.visit_id_in(
+        event.receipt.token if isinstance(event, ReceiptIssued) else event.token
+    )
 
 
 def apply(session: Session, services: Services, events: Sequence[CartEvent]) -> Applied:

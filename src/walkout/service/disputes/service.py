@@ -14,12 +14,9 @@ from walkout.service.billing.provider import retrying
 from walkout.service.deps import Services
 from walkout.service.disputes import repository
 from walkout.service.errors import Conflict, NotFound
-from walkout.service.models import Account, Dispute, DisputeState, PaymentState
+from walkout.service.models import CLAIMED_DISPUTES, Account, Dispute, DisputeState, PaymentState
 from walkout.service.receipts import repository as receipts_repository
 from walkout.service.receipts import service as receipts
-
-#: States whose amount counts against what was charged.
-_CLAIMED = (DisputeState.PENDING, DisputeState.APPROVED, DisputeState.REFUNDED)
 
 
 class NotCharged(Conflict):
@@ -68,7 +65,7 @@ def open_dispute(
     if any(d.receipt_line_id == line.id for d in earlier):
         raise AlreadyDisputed()
     amount = qty * line.unit_price
-    claimed = sum(d.amount for d in earlier if d.state in _CLAIMED)
+    claimed = sum(d.amount for d in earlier if d.state in CLAIMED_DISPUTES)
     if amount == 0 or claimed + amount > payment.captured_amount:
         raise Conflict(f"only {payment.captured_amount - claimed} of the charge can be refunded")
     small = amount <= services.settings.dispute_auto_refund_max

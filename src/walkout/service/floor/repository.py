@@ -10,7 +10,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from walkout.service.floor.live import DwellCell
-from walkout.service.models import CartEventRecord, CartLine, FloorDwell, Visit, VisitStatus
+from walkout.service.models import (
+    CartEventRecord,
+    CartLine,
+    FloorDwell,
+    Visit,
+    VisitRole,
+    VisitStatus,
+)
 
 
 def add_dwell(session: Session, cells: Mapping[DwellCell, float]) -> None:
@@ -52,6 +59,14 @@ def open_cart_sizes(session: Session, visit_ids: Collection[int]) -> dict[int, i
         .group_by(Visit.id)
     )
     return {visit_id: int(units) for visit_id, units in session.execute(query)}
+
+
+def staff_visits(session: Session, visit_ids: Collection[int]) -> set[int]:
+    """Those of ``visit_ids`` that are staff at work (open or not)."""
+    if not visit_ids:
+        return set()
+    query = select(Visit.id).where(Visit.id.in_(sorted(visit_ids)), Visit.role == VisitRole.STAFF)
+    return set(session.scalars(query))
 
 
 def plate_events(session: Session, plate: str, limit: int) -> Sequence[CartEventRecord]:

@@ -25,6 +25,7 @@ class FloorPersonRead(BaseModel):
     person: str = Field(description="The engine's track id (changes when a track is lost).")
     visit_id: int | None = Field(description="The open visit the person shops on, if known.")
     cart_items: int = Field(description="Units in that visit's cart (0 without a visit).")
+    staff: bool = Field(description="A staff member at work: drawn apart, not in the heatmap.")
     x: float
     y: float
 

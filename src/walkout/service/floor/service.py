@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved
 from walkout.domain.floor import FloorView
 from walkout.service.deps import Services
 from walkout.service.errors import DomainError, NotFound
-from walkout.service.fields import MAX_ID
 from walkout.service.floor import repository
 from walkout.service.floor.live import DwellCell, Snapshot
 from walkout.service.floor.schemas import (
@@ -77,7 +77,10 @@ def post(session: Session, services: Services, view: FloorView) -> FloorPosted:
     bounds = layout(services).bounds
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     cells: dict[DwellCell, float] = {}
+    staff = _staff(session, _visit_ids(previous.view))
     for person in previous.view.people:
+        if person.person in staff:
+            continue  # the heatmap shows where shoppers linger, not where staff work
         if bounds.min_x <= person.x <= bounds.max_x and bounds.min_y <= person.y <= bounds.max_y:
             cell = DwellCell(hour, math.floor(person.x / CELL_M), math.floor(person.y / CELL_M))
             cells[cell] = cells.get(cell, 0.0) + step
@@ -92,13 +95,25 @@ def write_dwell(services: Services) -> None:
         repository.add_dwell(session, services.floor.take_dwell(services.clock(), None))
 
 
+def _visit_ids(view: FloorView) -> dict[str, int | None]:
+    """Each person of ``view`` with the visit id in their token, if any."""
+    return {p.person: visits.visit_id_in(p.token) for p in view.people}
+
+
+def _staff(session: Session, ids: Mapping[str, int | None]) -> set[str]:
+    """Those of the people in ``ids`` whose visit is a staff member's."""
+    staff = repository.staff_visits(session, {i for i in ids.values() if i is not None})
+    return {person for person, visit_id in ids.items() if visit_id in staff}
+
+
 def live(session: Session, services: Services) -> FloorRead:
     """The latest view with each person's open visit and cart size, and every plate's stock."""
     snapshot = services.floor.latest()
     people: list[FloorPersonRead] = []
     if snapshot is not None and services.clock() - snapshot.received_at <= STALE:
-        ids = {p.person: visits.visit_id_in(p.token) for p in snapshot.view.people}
+        ids = _visit_ids(snapshot.view)
         sizes = repository.open_cart_sizes(session, {i for i in ids.values() if i is not None})
+        staff = _staff(session, ids)
         for p in snapshot.view.people:
             visit_id = ids[p.person]
             known = visit_id if visit_id in sizes else None
@@ -107,6 +122,7 @@ def live(session: Session, services: Services) -> FloorRead:
                     person=p.person,
                     visit_id=known,
                     cart_items=0 if known is None else sizes[known],
+                    staff=p.person in staff,
                     x=p.x,
                     y=p.y,
                 )

@@ -96,7 +96,12 @@ def _read(session: Session, catalogue: Catalogue, order: Order) -> OrderRead:
     )
 
 
-@router.get("/catalog", summary="Products to order ahead, with price and availability")
+@router.get(
+    "/catalog",
+    summary="Products to order ahead, with price and availability",
+    description="Meal kits first (what order ahead is for), then the other products; each "
+    "group by name.",
+)
 def catalog(
     _: Person,
     session: DbSession,
@@ -116,7 +121,7 @@ def catalog(
             for p in catalogue.products.values()
             if needle in p.name.casefold() or needle in p.sku.casefold()
         ),
-        key=lambda p: (p.name.casefold(), p.sku),
+        key=lambda p: (not p.is_kit, p.name.casefold(), p.sku),
     )
     page = matching[offset : offset + limit]
     free = stock.availability(session, services) if page else None
@@ -175,7 +180,7 @@ def list_orders(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> list[OrderRead]:
-    orders = service.of_account(session, principal.account, offset, limit)
+    orders = repository.of_account(session, principal.account.id, offset, limit)
     return [_read(session, services.catalogue, o) for o in orders]
 
 
@@ -241,7 +246,7 @@ def staff_orders(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> list[OrderRead]:
-    orders = service.for_staff(session, status_ or [], slot_from, slot_to, offset, limit)
+    orders = repository.for_staff(session, status_ or [], slot_from, slot_to, offset, limit)
     return [_read(session, services.catalogue, o) for o in orders]
 
 

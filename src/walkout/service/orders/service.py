@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 import segno
@@ -293,21 +291,6 @@ def own(session: Session, account: Account, order_id: int) -> Order:
     if order is None or order.account_id != account.id:
         raise NotFound(f"no order {order_id}")
     return order
-
-
-def of_account(session: Session, account: Account, offset: int, limit: int) -> Sequence[Order]:
-    return repository.of_account(session, account.id, offset, limit)
-
-
-def for_staff(
-    session: Session,
-    statuses: Sequence[OrderStatus],
-    slot_from: datetime | None,
-    slot_to: datetime | None,
-    offset: int,
-    limit: int,
-) -> Sequence[Order]:
-    return repository.for_staff(session, statuses, slot_from, slot_to, offset, limit)
 
 
 def pickup_code(services: Services, order: Order) -> str:

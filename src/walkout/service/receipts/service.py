@@ -19,6 +19,7 @@ from walkout.service.disputes.schemas import DisputeRead
 from walkout.service.errors import Conflict, DomainError, NotFound
 from walkout.service.inventory import service as inventory
 from walkout.service.models import (
+    CLAIMED_DISPUTES,
     Account,
     Dispute,
     DisputeState,
@@ -161,9 +162,6 @@ class LineDisputed(Conflict):
     code = "line_disputed"
 
 
-#: Disputes whose units no longer count as charged (refunded, or on their way to it).
-_CLAIMED = (DisputeState.PENDING, DisputeState.APPROVED, DisputeState.REFUNDED)
-
 #: The reason on the refund a correction of a charged receipt makes.
 CORRECTION_REASON = "Corrected by staff review"
 
@@ -198,7 +196,7 @@ def lower(
     refunds = []
     for sku, line in sorted(lines.items()):
         dispute = disputed.get(line.id)
-        claimed = dispute.qty if dispute is not None and dispute.state in _CLAIMED else 0
+        claimed = dispute.qty if dispute is not None and dispute.state in CLAIMED_DISPUTES else 0
         left, new = line.qty - claimed, wanted.get(sku, 0)
         if new == left:
             continue

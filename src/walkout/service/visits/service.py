@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from walkout.service.errors import NotFound
+from walkout.service.fields import MAX_ID
 from walkout.service.models import Visit, VisitRole, VisitStatus
 from walkout.service.visits import repository
 
@@ -25,6 +26,17 @@ class Entered:
 
     visit: Visit
     new_visit: bool
+
+
+def visit_id_in(token: str | None) -> int | None:
+    """The visit id a gate put in an engine token (ADR 4); None when the token is not one.
+
+    Cart events and floor views both carry the token, so both read it here, the one rule.
+    """
+    if token is None or not token.isascii() or not token.isdigit() or len(token) > 10:
+        return None
+    visit_id = int(token)
+    return visit_id if 1 <= visit_id <= MAX_ID else None
 
 
 def current(session: Session, account_id: int) -> Visit:

@@ -1,7 +1,8 @@
 // The live floor: the store's plan (GET /store/layout) with its fixtures and plates, the
 // plates coloured by stock level and the shoppers as dots with their cart counts, refreshed
 // about once a second (GET /staff/floor). Choosing a plate shows its stock and latest events
-// (GET /staff/plates/{plate}); choosing a shopper shows their visit. Plates and shoppers are
+// (GET /staff/plates/{plate}); choosing a shopper shows their visit's cart, lines and total
+// (GET /staff/visits/{visit}/cart). Staff at work are drawn apart. Plates and shoppers are
 // buttons: reachable with the keyboard, named for screen readers.
 
 import { h, replace } from "/shared/dom.js";
@@ -96,6 +97,8 @@ export async function render(ctx, root) {
     h("p", { class: "muted" }, t("floor.pick")),
   );
   let selectedPlate = null;
+  let selectedPerson = null;
+  let shownItems = null; // the cart size the panel shows, to follow the chosen shopper's cart
 
   const where = plateRects(layout.plates, { x, y });
   for (const plate of layout.plates) {
@@ -116,6 +119,7 @@ export async function render(ctx, root) {
     plates.get(selectedPlate)?.classList.remove("selected");
     selectedPlate = id;
     plates.get(id)?.classList.add("selected");
+    selectedPerson = null;
     try {
       const found = await ctx.api(`/staff/plates/${encodeURIComponent(id)}`);
       replace(
@@ -171,22 +175,51 @@ export async function render(ctx, root) {
     }
   }
 
-  function showPerson(person) {
+  async function showPerson(person) {
     plates.get(selectedPlate)?.classList.remove("selected");
     selectedPlate = null;
-    replace(
-      detail,
-      h("h2", {}, t("floor.shopper", { person: person.person })),
-      person.visit_id === null
-        ? h("p", { class: "muted" }, t("floor.noVisit"))
-        : h(
-            "p",
-            {},
-            t("reviews.visit", { id: person.visit_id }),
-            " · ",
-            h("strong", {}, t("floor.cartItems", { n: person.cart_items })),
-          ),
+    selectedPerson = person.person;
+    shownItems = person.cart_items;
+    const title = h(
+      "h2",
+      {},
+      t(person.staff ? "floor.staffMember" : "floor.shopper", { person: person.person }),
     );
+    if (person.visit_id === null) {
+      replace(detail, title, h("p", { class: "muted" }, t("floor.noVisit")));
+      return;
+    }
+    try {
+      const cart = await ctx.api(`/staff/visits/${person.visit_id}/cart`);
+      if (selectedPerson !== person.person) return; // another dot was chosen meanwhile
+      const money = (minor) => ctx.i18n.money(minor, cart.currency);
+      replace(
+        detail,
+        title,
+        h(
+          "p",
+          { class: "row" },
+          h("span", { class: "grow" }, t("reviews.visit", { id: cart.visit_id })),
+          h("span", { class: "amount total" }, money(cart.total)),
+        ),
+        cart.lines.length === 0
+          ? h("p", { class: "muted" }, t("floor.emptyCart"))
+          : h(
+              "ul",
+              { class: "list cart-lines", "aria-label": t("floor.cart") },
+              cart.lines.map((line) =>
+                h(
+                  "li",
+                  {},
+                  h("span", { class: "grow" }, `${line.qty} × ${line.name ?? line.sku}`),
+                  h("span", { class: "amount" }, money(line.amount)),
+                ),
+              ),
+            ),
+      );
+    } catch (e) {
+      ctx.fail(e);
+    }
   }
 
   const units = new Map();
@@ -208,12 +241,14 @@ export async function render(ctx, root) {
         t("floor.plateLabel", { plate: level.plate, state: t(`stock.${level.state}`) }),
       );
     }
+    const chosen = live.people.find((p) => p.person === selectedPerson);
+    if (chosen && chosen.cart_items !== shownItems) showPerson(chosen); // its lines changed
     peopleLayer.replaceChildren(
       ...live.people.map((person) => {
         const dot = s(
           "g",
           {
-            class: "shopper",
+            class: person.staff ? "shopper staff" : "shopper",
             "data-person": person.person,
             transform: `translate(${x(person.x)},${y(person.y)})`,
           },
@@ -222,7 +257,10 @@ export async function render(ctx, root) {
         );
         return asButton(
           dot,
-          t("floor.shopperLabel", { person: person.person, n: person.cart_items }),
+          t(person.staff ? "floor.staffLabel" : "floor.shopperLabel", {
+            person: person.person,
+            n: person.cart_items,
+          }),
           () => showPerson(person),
         );
       }),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from service.helpers import PASSWORD
+from service.helpers import PASSWORD, Caller
 from service.shop import DECLINED_AT_CHARGE, add_card, sku_priced
 from walkout.service.models import (
     DisputeState,
@@ -83,6 +83,22 @@ def test_sign_out_and_sign_in_again(live: Live, page: Page) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page.evaluate("localStorage.getItem('walkout.token')") is None
+
+
+def test_signing_in_in_the_store_opens_the_cart(live: Live, page: Page) -> None:
+    email = "in-store@example.com"
+    credentials = {"email": email, "password": PASSWORD}
+    assert live.client.post("/auth/sign-up", json=credentials).status_code == 201
+    token = live.client.post("/auth/sign-in", json=credentials).json()["access_token"]
+    me = live.client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()
+    shopper = Caller(me["id"], token, Role.SHOPPER)
+    add_card(live, shopper)
+    live.enter(live.device(), shopper)
+    open_app(page, live)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
 
 
 def test_live_cart_receipt_and_dispute(live: Live, page: Page, snap: Snap) -> None:

@@ -104,7 +104,9 @@ function authScreen(mode) {
       if (signUp) await api("/auth/sign-up", { method: "POST", body: credentials });
       const token = await api("/auth/sign-in", { method: "POST", body: credentials });
       session.token = token.access_token;
-      go(signUp ? "cards" : "enter");
+      // A shopper already in the store (the phone was switched, the app reinstalled) sees the
+      // cart they are filling, not the entry code.
+      go(signUp ? "cards" : (await currentVisit()) ? "cart" : "enter");
     } catch (e) {
       error.show(e);
       submit.disabled = false;

@@ -2,7 +2,10 @@
 
 ``Engine.feed(message)`` is the whole interface. Messages may arrive a little out of order: a
 reorder buffer holds them for ``reorder_window_s`` of stream time and processes them in time
-order; a message older than what was already processed is counted and dropped. Time comes from
+order; a message older than what was already processed is counted and dropped. The buffer is a
+queue for messages that arrive in order (nearly all of them: O(1) each) and a heap for the
+few that do not. Weight messages, most of the stream, travel as :class:`WeightFields` tuples
+(``feed_line`` parses them on a fast path) rather than models. Time comes from
 the messages only, so the same input always gives the same events.
 
 Per message: weights go to the shelf detector, poses and tracks to the people tracker, gate
@@ -54,14 +57,20 @@ from walkout.domain.messages import (
     PoseMsg,
     ProductMsg,
     TrackMsg,
+    WeightFields,
     WeightMsg,
     parse_message,
+    parse_weight,
 )
 from walkout.domain.store import Product, Store
 from walkout.domain.truth import Receipt, ReceiptLine, Receipts
 from walkout.engine.identify import Identification, IdentifyParams, identify
 from walkout.engine.people import HandEvidence, PeopleTracker, TrackerConfig
 from walkout.engine.shelf import PendingRise, ShelfDetector, ShelfEvent, ShelfParams
+
+#: What the reorder buffer holds: a weight message's fields, or another message.
+_Other = PoseMsg | TrackMsg | GateMsg | ProductMsg
+_Item = WeightFields | _Other
 
 
 @dataclass(frozen=True)
@@ -251,8 +260,16 @@ class Engine:
         self._centres = {pid: box.mean(axis=0) for pid, box in self._boxes.items()}
         self._waiting: list[_Waiting] = []
         self._next_check = -math.inf
-        self._heap: list[tuple[float, int, Message]] = []
+        # Reorder buffer: (time, item) in a queue while items arrive in time order; one older
+        # than the newest queued goes to a heap as (time, arrival number, item). Items are
+        # processed in (time, arrival) order: an item queued at a time that is also in the
+        # heap arrived before the heap's (the queue's newest time never decreases).
+        self._queue: deque[tuple[float, _Item]] = deque()
+        self._heap: list[tuple[float, int, _Item]] = []
+        self._queue_t = -math.inf  # time of the newest item queued
         self._seq = itertools.count()
+        self._window = cfg.reorder_window_s
+        self._max_jump = cfg.max_jump_s
         self._jumped = 0  # consecutive messages far ahead of the stream
         self._first = math.inf  # oldest message time seen
         self._latest = -math.inf  # newest message time seen
@@ -270,6 +287,9 @@ class Engine:
 
     def feed_line(self, raw: bytes | str) -> list[CartEvent]:
         """Parse and feed one recording line; a malformed line is counted and skipped."""
+        weight = parse_weight(raw)
+        if weight is not None:
+            return self._admit(weight.t, weight)
         try:
             msg = parse_message(raw)
         except MessageError as exc:
@@ -279,22 +299,33 @@ class Engine:
 
     def feed(self, msg: Message) -> list[CartEvent]:
         """Feed one message; returns the cart events it made final (in time order)."""
+        if isinstance(msg, WeightMsg):
+            return self._admit(msg.t, WeightFields.of(msg))
+        return self._admit(msg.t, msg)
+
+    def _admit(self, t: float, item: _Item) -> list[CartEvent]:
+        """Put a message into the reorder buffer and process what is due."""
         self.stats.messages += 1
-        if msg.t < self._done:
+        if t < self._done:
             self.stats.late += 1
             return []
-        if msg.t > self._latest + self.config.max_jump_s and math.isfinite(self._latest):
+        latest = self._latest
+        if t > latest + self._max_jump and math.isfinite(latest):
             self._jumped += 1
             if self._jumped < self.config.resync_messages:
                 self.stats.time_jumps += 1
                 return []
         self._jumped = 0
-        heapq.heappush(self._heap, (msg.t, next(self._seq), msg))
-        if msg.t > self._latest:
-            self._latest = msg.t
-        if msg.t < self._first:
-            self._first = msg.t
-        return self._drain(self._latest - self.config.reorder_window_s)
+        if t >= self._queue_t:
+            self._queue.append((t, item))
+            self._queue_t = t
+        else:
+            heapq.heappush(self._heap, (t, next(self._seq), item))
+        if t > latest:
+            self._latest = latest = t
+        if t < self._first:
+            self._first = t
+        return self._drain(latest - self._window)
 
     def finish(self) -> list[CartEvent]:
         """End of stream: process everything held, flush the shelves and close every visit."""
@@ -335,27 +366,35 @@ class Engine:
         self.stats.reject_reasons[key] = self.stats.reject_reasons.get(key, 0) + 1
 
     def _drain(self, until: float) -> list[CartEvent]:
+        """Process the buffered items up to time ``until`` in (time, arrival) order: the
+        earlier head of the queue and the heap first (the queue's on a tie)."""
         out: list[CartEvent] = []
-        heap = self._heap
-        while heap and heap[0][0] <= until:
-            t, _, msg = heapq.heappop(heap)
+        queue, heap = self._queue, self._heap
+        feed_weight = self.shelf.feed_weight
+        while True:
+            if heap and (not queue or heap[0][0] < queue[0][0]):
+                if heap[0][0] > until:
+                    break
+                t, _, item = heapq.heappop(heap)
+            elif queue and queue[0][0] <= until:
+                t, item = queue.popleft()
+            else:
+                break
             self._done = t
             self._now = t
-            out += self._process(msg)
+            if isinstance(item, WeightFields):  # most items: straight to the shelves
+                event = feed_weight(item.plate, t, item.hz, item.g)
+                if event is not None:
+                    out += self._on_shelf(event)
+            else:
+                out += self._process(item)
             if t >= self._next_check:
                 self._next_check = t + self.config.check_every_s
                 out += self._check_waiting(t)
         return out
 
-    def _process(self, msg: Message) -> list[CartEvent]:
-        if isinstance(msg, WeightMsg):
-            events = self.shelf.feed(msg)
-            if not events:
-                return []
-            out: list[CartEvent] = []
-            for event in events:
-                out += self._on_shelf(event)
-            return out
+    def _process(self, msg: _Other) -> list[CartEvent]:
+        """Everything but weights (see ``_drain``)."""
         if isinstance(msg, PoseMsg):
             self.people.feed_pose(msg)
         elif isinstance(msg, TrackMsg):

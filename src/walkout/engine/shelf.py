@@ -153,6 +153,12 @@ class _State(IntEnum):
     PENDING = 3
 
 
+#: The states the per-message paths test, as module constants (an enum member lookup on the
+#: class costs ten times a global's).
+_IDLE = _State.IDLE
+_PENDING = _State.PENDING
+
+
 @cache
 def range_factor(n: int) -> float:
     """Expected range of ``n`` independent standard normal samples (the control-chart d2)."""
@@ -274,7 +280,7 @@ class PlateDetector:
     def feed(self, t: float, hz: float, g: Sequence[float | None]) -> ShelfEvent | None:
         """Consume one message (first sample at ``t``); return an event if one completed."""
         if (
-            self._state is _State.IDLE
+            self._state is _IDLE
             and len(g) == self._n_ref
             and hz == self._hz
             and 0.0 < t - self._last_msg_t <= self._gap_s
@@ -568,17 +574,25 @@ class ShelfDetector:
 
     def feed(self, msg: WeightMsg) -> list[ShelfEvent]:
         """Consume one weight message; messages for unknown plates are counted and ignored."""
+        event = self.feed_weight(msg.plate, msg.t, msg.hz, msg.g)
+        return [] if event is None else [event]
+
+    def feed_weight(
+        self, plate: str, t: float, hz: float, g: Sequence[float | None]
+    ) -> ShelfEvent | None:
+        """:meth:`feed` for a message's fields (the engine's fast path): the event, if one
+        completed."""
         self.stats.messages += 1
-        det = self._plates.get(msg.plate)
+        det = self._plates.get(plate)
         if det is None:
             self.stats.unknown_plate += 1
-            return []
-        event = det.feed(msg.t, msg.hz, msg.g)
-        if det.waiting:
-            self._pending.add(msg.plate)
-        else:
-            self._pending.discard(msg.plate)
-        return [] if event is None else [event]
+            return None
+        event = det.feed(t, hz, g)
+        if det._state is _PENDING:  # what ``det.waiting`` says, without a property call
+            self._pending.add(plate)
+        elif self._pending:
+            self._pending.discard(plate)
+        return event
 
     def pending(self) -> list[PendingRise]:
         """Every settled rise awaiting confirmation, by plate id."""

@@ -20,7 +20,7 @@ from walkout.domain.messages import (
     TrackMsg,
     parse_message,
 )
-from walkout.engine.people import PeopleTracker, _distinct, _floor_points
+from walkout.engine.people import PeopleTracker, TrackerConfig, _distinct, _floor_points
 
 STORE = make_store()
 tracker_bank = PeopleTracker(STORE).cameras
@@ -437,3 +437,40 @@ def test_two_confirmed_people_never_land_on_one_body(
     for g in np.flatnonzero(~keep):  # held back only for a close, steadier neighbour
         near = confirmed & (np.linalg.norm(xy - xy[g], axis=-1) < 0.3)
         assert (near & ((jump < jump[g]) | ((jump == jump[g]) & (np.arange(len(xy)) < g)))).any()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_shoulder_to_shoulder_people_lost_in_a_crowd_get_back_their_own_tokens(seed: int) -> None:
+    """A tall and a short shopper walk half a metre apart and both drop out of view for about
+    two seconds (a crowd in front of them), the tall one first and back first. The track that
+    picks the tall one up must resume the tall one's token, although the short one was lost
+    more recently: only their measured heights tell them apart. Without the height cue the
+    tokens swap, so the scene does test it."""
+    tall = Walker(
+        [(T0, 0.4, 2.75), (T0 + 1.0, 0.4, 2.75), (T0 + 2.0, 1.5, 2.75), (T0 + 4.0, 1.5, 2.75),
+         (T0 + 11.0, 6.5, 2.75), (T0 + 13.0, 6.5, 2.75)],
+        height=1.88,
+    )  # fmt: skip
+    short = Walker(
+        [(T0 + 1.5, 0.4, 3.25), (T0 + 2.5, 0.4, 3.25), (T0 + 3.5, 1.5, 3.25),
+         (T0 + 4.0, 1.5, 3.25), (T0 + 11.0, 6.5, 3.25), (T0 + 13.0, 6.5, 3.25)],
+        height=1.58,
+    )  # fmt: skip
+    people = [tall, short]
+
+    def hidden(camera: str, person: int, t: float) -> bool:
+        return T0 + 6.0 < t < T0 + (7.8 if person == 0 else 8.5) and (person == 0 or t > T0 + 6.6)
+
+    scans = [
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="TALL"),
+        GateMsg(gate="entry-1", t=T0 + 2.0, token="SHORT"),
+    ]
+    msgs = [*render_poses(STORE, people, T0, T0 + 13, seed=seed, hidden=hidden), *scans]
+    tokens = {}
+    for weight in (1.0, 0.0):
+        tracker = PeopleTracker(STORE, TrackerConfig(height_weight=weight))
+        feed(tracker, msgs, until=T0 + 13)
+        assert tracker.stats.resumed >= 1  # someone was picked up by a new track
+        tokens[weight] = [tracker.token_of(track_near(tracker, p.xy(T0 + 12.9))) for p in people]
+    assert tokens[1.0] == ["TALL", "SHORT"]
+    assert tokens[0.0] != ["TALL", "SHORT"]

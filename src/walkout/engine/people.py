@@ -134,6 +134,18 @@ class TrackerConfig:
     bind_min_hits: int = 20
     #: Hand and head history kept per person.
     history_s: float = 30.0
+    #: Body height as an identity cue (people differ by several centimetres): each track's
+    #: height is the median of its last ``height_samples`` triangulated head heights, known
+    #: after ``height_min_samples``. A detection's fitted height that differs from a known
+    #: track's adds ``height_weight`` metres of match cost per metre (counted up to
+    #: ``height_cap_m``: a crouch is not another person), and a lost track is resumed only by
+    #: a track of its height within ``resume_height_m`` (either unknown: any). ``height_weight``
+    #: 0 turns the cue off.
+    height_weight: float = 1.0
+    height_cap_m: float = 0.2
+    height_samples: int = 64
+    height_min_samples: int = 10
+    resume_height_m: float = 0.08
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
@@ -292,6 +304,9 @@ class _Track:
     entry_gate: str | None = None
     passage: tuple[str, float] | None = None
     exit_gate: str | None = None
+    #: Recent standing heights from triangulated heads, and their median (NaN: too few).
+    heights: list[float] = field(default_factory=list)
+    height: float = float("nan")
 
     def predict(self, t: float) -> FloatArray:
         return _predict(self.pos, self.vel, t - self.t)
@@ -568,7 +583,8 @@ class PeopleTracker:
         cost = np.zeros((len(kp), 0))
         if tracks:
             cost = _match_cost(state, cfg, dt, centres, dirs, seen, floor, floor_ok)
-            _assign(cost, frame, bounds, cfg.match_m, owner)
+            mismatch = _height_cost(tracks, cfg, height, floor_ok)
+            _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)
         # A new person: unmatched detections not explained by anyone confirmed.
         lone = floor_ok
         if state.confirmed.any():
@@ -614,10 +630,13 @@ class PeopleTracker:
             jump = np.linalg.norm(xy - state.pos[users], axis=-1)
             keep = _distinct(xy, jump, state.confirmed[users], cfg.duplicate_m)
             moved = [tracks[i] for i, k in zip(users, keep, strict=True) if k]
+            stature = _stature(points, ~one & ok)
             for g, tr in zip(np.flatnonzero(keep), moved, strict=True):
                 new = fixed[g] * points[g] + (1 - fixed[g]) * prior[g]
                 tr.skel = np.where(ok[g, :, None], new, tr.skel)
                 tr.skel_t = np.where(ok[g], t_ref, tr.skel_t)
+                if not np.isnan(stature[g]):
+                    self._measure(tr, float(stature[g]))
             self._commit(moved, t_ref, xy[keep], head[keep], hands[keep])
         for tr in tracks:
             if tr.t < t_ref:
@@ -714,6 +733,7 @@ class PeopleTracker:
         if resume:
             start = float(tr.history.t[tr.history.start])
             stale = [o for o in self._active if o.confirmed and start - o.t >= 0.5]
+            reach_h = cfg.resume_height_m  # a height difference beyond: someone else
             feasible = [
                 old
                 for old in (*stale, *self._retired)
@@ -722,6 +742,7 @@ class PeopleTracker:
                 and old.t <= start <= old.t + cfg.resume_s
                 and np.linalg.norm(old.pos - tr.history.xy[tr.history.start])
                 <= 1.0 + cfg.max_speed * (start - old.t)
+                and not (cfg.height_weight > 0 and abs(old.height - tr.height) > reach_h)
             ]
             lost = min(feasible, key=lambda o: (start - o.t, o.serial), default=None)
         tr.confirmed = True
@@ -739,6 +760,15 @@ class PeopleTracker:
             tr.entry_gate, tr.passage = lost.entry_gate, lost.passage
             self._stats.resumed += 1
         self._by_id[tr.id] = tr
+
+    def _measure(self, tr: _Track, stature: float) -> None:
+        """Add one standing-height sample to a track and update its running median."""
+        cfg = self.config
+        tr.heights.append(stature)
+        if len(tr.heights) > cfg.height_samples:
+            del tr.heights[0]
+        if len(tr.heights) >= cfg.height_min_samples:
+            tr.height = float(np.median(tr.heights))
 
     def _commit(
         self, tracks: list[_Track], t: float, xy: FloatArray, head: FloatArray, hands: FloatArray
@@ -966,6 +996,33 @@ def _match_cost(
         mean = np.where(mask, np.minimum(dist, 2 * cfg.match_m), 0.0).sum(-1) / np.maximum(count, 1)
         cost[n, m] = np.where(count >= 3, mean, cost[n, m])
     out: FloatArray = cost + np.where(state.confirmed, 0.0, 0.05)[None]
+    return out
+
+
+def _height_cost(
+    tracks: Sequence[_Track], cfg: TrackerConfig, height: FloatArray, fitted: NDArray[np.bool_]
+) -> FloatArray:
+    """Extra match costs ``(N, M)`` of N detections with fitted ``height (N,)`` (where
+    ``fitted``) to M tracks: ``height_weight`` times the gap to each track's known height, at
+    most ``height_cap_m`` (0 where either height is unknown). Two neighbours whose keypoint rays
+    fit both nearly as well usually differ in height, so this keeps each on their own track."""
+    known = np.array([tr.height for tr in tracks])
+    if cfg.height_weight <= 0 or np.isnan(known).all():
+        return np.zeros((len(height), len(tracks)))
+    gap = np.minimum(np.abs(height[:, None] - known[None]), cfg.height_cap_m)
+    out: FloatArray = cfg.height_weight * np.where(fitted[:, None], np.nan_to_num(gap), 0.0)
+    return out
+
+
+def _stature(points: FloatArray, multi: NDArray[np.bool_]) -> FloatArray:
+    """Standing height ``(G,)`` of G triangulated skeletons ``points (G, 17, 3)``: their head
+    keypoints that several cameras saw (``multi``, at least two) divided by those keypoints'
+    usual fractions of height; NaN with fewer."""
+    m = multi[:, _HEAD]
+    count = m.sum(-1)
+    ratio = points[:, _HEAD, 2] / _FRACTION[_HEAD]
+    mean = (ratio * m).sum(-1) / np.maximum(count, 1)
+    out: FloatArray = np.where(count >= 2, mean, np.nan)
     return out
 
 

@@ -489,15 +489,21 @@ class Engine:
 
     # -- shelf events ------------------------------------------------------------------------
 
-    def _attribute(self, event: ShelfEvent) -> tuple[str | None, float]:
-        """The person who most likely made a shelf change, with the probability of it."""
+    def _hands_around(self, event: ShelfEvent) -> tuple[list[HandEvidence], list[HandEvidence]]:
+        """The hands seen near a plate around a change (``attribution_margin_s`` either side),
+        and those of them within ``reach_m`` of its box."""
         cfg = self.config
         hands = self.people.hands_near(
             self.store.plate(event.plate).box,
             event.t_start - cfg.attribution_margin_s,
             event.t_end + cfg.attribution_margin_s,
         )
-        near: list[HandEvidence] = [h for h in hands if h.distance <= cfg.reach_m]
+        return hands, [h for h in hands if h.distance <= cfg.reach_m]
+
+    def _attribute(self, event: ShelfEvent) -> tuple[str | None, float]:
+        """The person who most likely made a shelf change, with the probability of it."""
+        cfg = self.config
+        _, near = self._hands_around(event)
         if near:
             p = self._hand_chances(near)
             best = int(np.argmax(p))
@@ -536,11 +542,7 @@ class Engine:
         """Who was near a plate while its load changed: where, how close their hands came,
         and the chance attribution gave each candidate (``person_p`` for the one chosen)."""
         cfg = self.config
-        box = self.store.plate(event.plate).box
-        hands = self.people.hands_near(
-            box, event.t_start - cfg.attribution_margin_s, event.t_end + cfg.attribution_margin_s
-        )
-        near = [h for h in hands if h.distance <= cfg.reach_m]
+        hands, near = self._hands_around(event)
         chances: dict[str, float] = {}
         if near:
             chances = {
@@ -601,8 +603,11 @@ class Engine:
 
     def _hands_at(self, event: ShelfEvent) -> list[str]:
         """The people with a hand at the plate while its load changed."""
-        box = self.store.plate(event.plate).box
-        hands = self.people.hands_near(box, event.t_start - 0.1, event.t_end)
+        return self._touching(event.plate, event.t_start - 0.1, event.t_end)
+
+    def _touching(self, plate: str, t0: float, t1: float) -> list[str]:
+        """The people with a hand within ``put_touch_m`` of a plate's box in ``[t0, t1]``."""
+        hands = self.people.hands_near(self.store.plate(plate).box, t0, t1)
         return [h.track for h in hands if h.distance <= self.config.put_touch_m]
 
     def _reached_in(
@@ -611,11 +616,12 @@ class Engine:
         """Between people whose hands were at the plate at once (``at``), the one whose hand
         had just arrived when the load began to change made it (see ``EngineConfig.onset_s``)."""
         cfg = self.config
-        box = self.store.plate(event.plate).box
         if len(at) < 2:
             return track, person_p
         earlier = self.people.hands_near(
-            box, event.t_start - cfg.onset_s[0], event.t_start - cfg.onset_s[1]
+            self.store.plate(event.plate).box,
+            event.t_start - cfg.onset_s[0],
+            event.t_start - cfg.onset_s[1],
         )
         away = {h.track for h in earlier if h.distance > cfg.put_touch_m}
         fresh = [t for t in at if t in away]
@@ -687,6 +693,7 @@ class Engine:
             )
             people = self._people_near(event, track, person_p)
             proof = proof.model_copy(update={"trace": trace, "people": people})
+        weighed_var = event.sd_g**2 + self.config.weigh_floor_g**2  # the change as weighed
         out: list[CartEvent] = []
         for item in best.items:
             if item.qty < 0:
@@ -695,7 +702,7 @@ class Engine:
                     product = self.store.product(item.sku)
                     grams, var = n * product.weight_g, n * product.weight_sd_g**2
                 else:
-                    grams, var = -event.delta_g, event.sd_g**2 + self.config.weigh_floor_g**2
+                    grams, var = -event.delta_g, weighed_var
                 visit.add(item.sku, n, confidence, grams, var)
                 visit.held[track][item.sku] += n
                 visit.origins[item.sku].add(event.plate)
@@ -716,8 +723,7 @@ class Engine:
                 )
             else:
                 put_g = None if best.also else event.delta_g
-                var = event.sd_g**2 + self.config.weigh_floor_g**2
-                taken = visit.remove(item.sku, item.qty, confidence, put_g, var)
+                taken = visit.remove(item.sku, item.qty, confidence, put_g, weighed_var)
                 held = visit.held[track]
                 held[item.sku] -= min(taken, held[item.sku])
                 if taken and item.sku not in self.store.skus_on(event.plate):
@@ -756,9 +762,7 @@ class Engine:
             return True
         if waited < cfg.evidence_wait_s:
             return False
-        box = self.store.plate(w.event.plate).box
-        recent = self.people.hands_near(box, now - cfg.put_quiet_s, now)
-        return all(h.distance > cfg.put_touch_m for h in recent if h.track == w.track)
+        return w.track not in self._touching(w.event.plate, now - cfg.put_quiet_s, now)
 
     def _settle(self, due: Callable[[_Waiting], bool]) -> list[CartEvent]:
         """Apply the waiting picks that are ``due``, in the order they were made."""
@@ -779,17 +783,11 @@ class Engine:
         """Every person whose hand was at the plate while its load rose has been seen since
         ``now - put_quiet_s`` with both hands away from it, and no hand came near."""
         cfg = self.config
-        box = self.store.plate(rise.plate).box
-        touch = cfg.put_touch_m
-        actors = [
-            h.track
-            for h in self.people.hands_near(box, rise.t_start, rise.t_settled)
-            if h.distance <= touch
-        ]
+        actors = self._touching(rise.plate, rise.t_start, rise.t_settled)
         if not actors:
             return False
         t0 = now - cfg.put_quiet_s
-        if any(h.distance <= touch for h in self.people.hands_near(box, t0, now)):
+        if self._touching(rise.plate, t0, now):
             return False
         for track in actors:
             # Both hands must be seen away: a hand not seen may still rest on the shelf.

@@ -248,11 +248,6 @@ class PlateDetector:
         return self._base
 
     @property
-    def waiting(self) -> bool:
-        """Whether a settled rise awaits confirmation."""
-        return self._state is _State.PENDING
-
-    @property
     def pending(self) -> PendingRise | None:
         """The settled rise awaiting confirmation, if any."""
         if self._state is not _State.PENDING:
@@ -588,7 +583,7 @@ class ShelfDetector:
             self.stats.unknown_plate += 1
             return None
         event = det.feed(t, hz, g)
-        if det._state is _PENDING:  # what ``det.waiting`` says, without a property call
+        if det._state is _PENDING:  # a settled rise awaits confirmation
             self._pending.add(plate)
         elif self._pending:
             self._pending.discard(plate)

@@ -24,6 +24,11 @@ from walkout.service.models import Role
 router = APIRouter(tags=["accounts"])
 
 
+def client_of(request: Request) -> str:
+    """The client failed password checks are counted against (its address)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 @router.post(
     "/auth/sign-up",
     status_code=status.HTTP_201_CREATED,
@@ -41,8 +46,7 @@ def sign_up(body: SignUp, session: DbSession, services: ServicesDep) -> AccountR
     summary="Get a bearer token (failures are rate-limited per account and per client)",
 )
 def sign_in(body: SignIn, request: Request, session: DbSession, services: ServicesDep) -> TokenRead:
-    client = request.client.host if request.client is not None else "unknown"
-    issued = service.sign_in(session, services, body.email, body.password, client)
+    issued = service.sign_in(session, services, body.email, body.password, client_of(request))
     return TokenRead(access_token=issued.token, expires_at=issued.expires_at)
 
 

@@ -84,14 +84,31 @@ def create_person(
     return account
 
 
-def _check_rate(
-    session: Session, services: Services, scope: FailureScope, key: str, now: datetime
-) -> None:
+_FailureKeys = tuple[tuple[FailureScope, str], ...]
+
+
+def _failure_keys(email: str, client: str) -> _FailureKeys:
+    """What failed password checks are counted against: the email and the client."""
+    return ((FailureScope.ACCOUNT, email), (FailureScope.CLIENT, client))
+
+
+def _check_rates(session: Session, services: Services, keys: _FailureKeys, now: datetime) -> None:
+    """Refuse (429) while any of ``keys`` has had too many failures lately."""
     settings = services.settings
-    failures = repository.failures_since(session, scope, key, now - settings.sign_in_window)
-    if failures.count >= settings.sign_in_max_failures and failures.oldest is not None:
-        wait = (failures.oldest + settings.sign_in_window - now).total_seconds()
-        raise TooManyAttempts(max(1, math.ceil(wait)))
+    for scope, key in keys:
+        failures = repository.failures_since(session, scope, key, now - settings.sign_in_window)
+        if failures.count >= settings.sign_in_max_failures and failures.oldest is not None:
+            wait = (failures.oldest + settings.sign_in_window - now).total_seconds()
+            raise TooManyAttempts(max(1, math.ceil(wait)))
+
+
+def _record_failures(
+    session: Session, services: Services, keys: _FailureKeys, now: datetime
+) -> None:
+    """Count a failed password check against each of ``keys`` (forgetting expired ones)."""
+    repository.prune_failures(session, now - services.settings.sign_in_window)
+    for scope, key in keys:
+        repository.record_failure(session, scope, key, now)
 
 
 def sign_in(
@@ -99,15 +116,12 @@ def sign_in(
 ) -> IssuedToken:
     """A session token for the right password; failures are counted per email and per client."""
     now = services.clock()
-    keys = ((FailureScope.ACCOUNT, email), (FailureScope.CLIENT, client))
-    for scope, key in keys:
-        _check_rate(session, services, scope, key, now)
+    keys = _failure_keys(email, client)
+    _check_rates(session, services, keys, now)
     account = repository.get_by_email(session, email)
     password_hash = account.password_hash if account is not None else None
     if account is None or not services.passwords.verify(password_hash, password):
-        repository.prune_failures(session, now - services.settings.sign_in_window)
-        for scope, key in keys:
-            repository.record_failure(session, scope, key, now)
+        _record_failures(session, services, keys, now)
         raise InvalidCredentials()
     if account.blocked:
         raise AccountBlocked()
@@ -128,13 +142,10 @@ def confirm_password(
     count towards the same limits as failed sign-ins."""
     assert account.email is not None, "people have an email"
     now = services.clock()
-    keys = ((FailureScope.ACCOUNT, account.email), (FailureScope.CLIENT, client))
-    for scope, key in keys:
-        _check_rate(session, services, scope, key, now)
+    keys = _failure_keys(account.email, client)
+    _check_rates(session, services, keys, now)
     if not services.passwords.verify(account.password_hash, password):
-        repository.prune_failures(session, now - services.settings.sign_in_window)
-        for scope, key in keys:
-            repository.record_failure(session, scope, key, now)
+        _record_failures(session, services, keys, now)
         raise WrongPassword()
 
 

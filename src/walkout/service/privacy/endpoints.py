@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from walkout.service.accounts.endpoints import client_of
 from walkout.service.auth import Person
 from walkout.service.deps import DbSession, ServicesDep
 from walkout.service.privacy import service
@@ -62,5 +63,4 @@ def erase(
     session: DbSession,
     services: ServicesDep,
 ) -> None:
-    client = request.client.host if request.client is not None else "unknown"
-    service.erase(session, services, principal.account.id, body.password, client)
+    service.erase(session, services, principal.account.id, body.password, client_of(request))

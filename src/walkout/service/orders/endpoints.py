@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from walkout.service.auth import Manager, Person, Principal, RoleGuard, StaffMember
 from walkout.service.catalogue import Catalogue
 from walkout.service.deps import DbSession, ServicesDep
+from walkout.service.entry import service as entry
 from walkout.service.entry.endpoints import NO_STORE
 from walkout.service.errors import NotFound
 from walkout.service.fields import MAX_ID, NO_CONTROL
@@ -215,7 +216,7 @@ def pickup_qr(
     order_id: OrderId, principal: Shopper, session: DbSession, services: ServicesDep
 ) -> Response:
     order = service.own(session, principal.account, order_id)
-    svg = service.qr_svg(service.pickup_code(services, order))
+    svg = entry.qr_svg(service.pickup_code(services, order))
     return Response(svg, media_type="image/svg+xml", headers=NO_STORE)
 
 

@@ -11,12 +11,10 @@ charged the no-show fee. ``sweep`` finds no-shows and moves on payments a stop l
 from __future__ import annotations
 
 import hashlib
-import io
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-import segno
 from sqlalchemy.orm import Session
 
 from walkout.service.billing.provider import CardRefused, PaymentRejected, PaymentUnavailable
@@ -298,13 +296,6 @@ def pickup_code(services: Services, order: Order) -> str:
     if order.status not in RESERVING or order.status is OrderStatus.AUTHORISING:
         raise OrderNotOpen(f"this order is {order.status.value}: it has no pickup code")
     return services.pickup_signer.sign(PickupCode(order.id, order.code_id))
-
-
-def qr_svg(text: str) -> bytes:
-    """``text`` as a QR code, an SVG document (as the entry QR)."""
-    out = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(out, kind="svg", scale=8, border=4)
-    return out.getvalue()
 
 
 def _move(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 import segno
@@ -60,14 +61,20 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def refusal(session: Session, services: Services, account: Account) -> EntryRefused | None:
-    """Why the gates refuse ``account`` whatever fresh token it shows, or None if they admit it.
+def refusal(
+    session: Session, services: Services, account: Account, issued_at: datetime | None = None
+) -> EntryRefused | None:
+    """Why the gates refuse ``account`` (showing a token issued at ``issued_at``; None: any
+    fresh one), or None if they admit it.
 
     The gates check this at each scan; the app asks beforehand (``GET /entry/status``) so that
     a shopper learns what to fix at home rather than at the gate.
     """
     if account.blocked:
         return EntryRefused(Refusal.BLOCKED, "this account is blocked")
+    revoked_at = account.entry_tokens_revoked_at
+    if issued_at is not None and revoked_at is not None and issued_at <= revoked_at:
+        return EntryRefused(Refusal.REVOKED, "this account signed out everywhere since")
     staff = account.role in (Role.STAFF, Role.MANAGER)
     if services.settings.access_policy is AccessPolicy.STAFF_ONLY and not staff:
         return EntryRefused(Refusal.STAFF_ONLY, "the store admits staff only now")
@@ -94,12 +101,9 @@ def admit(session: Session, services: Services, gate: str, text: str) -> visits.
         raise EntryRefused(Refusal.REVOKED, "this entry token's account no longer exists")
     if repository.is_used(session, token.token_id):
         raise EntryRefused(Refusal.REPLAYED, "this entry token has been used")
-    refused = refusal(session, services, account)
+    refused = refusal(session, services, account, token.issued_at)
     if refused is not None:
         raise refused
-    revoked_at = account.entry_tokens_revoked_at
-    if revoked_at is not None and token.issued_at <= revoked_at:
-        raise EntryRefused(Refusal.REVOKED, "this account signed out everywhere since")
     staff = account.role in (Role.STAFF, Role.MANAGER)
     role = VisitRole.STAFF if staff else VisitRole.SHOPPER
     entered = visits.enter(session, account.id, role, gate, now)

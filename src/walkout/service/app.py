@@ -118,6 +118,7 @@ def build_services(
     """The service's parts over the database ``bind``; the provider the settings choose unless
     ``provider`` is given."""
     secret = ensure_secret_key(settings)
+    catalogue = load_catalogue(settings.store_file)
     return Services(
         settings=settings,
         sessions=make_sessionmaker(bind),
@@ -126,8 +127,8 @@ def build_services(
         bearer=BearerTokens.from_secret(secret),
         entry_signer=EntryTokenSigner.from_secret(secret),
         provider=provider if provider is not None else make_provider(settings),
-        catalogue=load_catalogue(settings.store_file),
-        bus=make_bus(settings),
+        catalogue=catalogue,
+        bus=make_bus(settings, catalogue.store_id),
         floor=LiveFloor(),
         pickup_signer=PickupCodeSigner.from_secret(secret),
     )

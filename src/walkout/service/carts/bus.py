@@ -24,7 +24,6 @@ from pydantic import ValidationError
 
 from walkout.adapters.eventlog import EventLogError, check_store_id, connect_nats
 from walkout.service.carts.schemas import CartUpdate
-from walkout.service.catalogue import load_catalogue
 from walkout.service.settings import CartBusKind, Settings
 
 log = logging.getLogger(__name__)
@@ -198,8 +197,8 @@ class NatsCartBus:
         return self._local.subscribe(visit_id)
 
 
-def make_bus(settings: Settings) -> CartBus:
-    """The cart bus the settings choose, for the store of ``settings.store_file``."""
+def make_bus(settings: Settings, store_id: str) -> CartBus:
+    """The cart bus the settings choose, for the store ``store_id``."""
     if settings.cart_bus is CartBusKind.NATS:
-        return NatsCartBus(settings.cart_bus_url, load_catalogue(settings.store_file).store_id)
+        return NatsCartBus(settings.cart_bus_url, store_id)
     return LocalCartBus()

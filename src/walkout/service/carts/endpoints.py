@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Path
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from walkout.domain.events import CartEvent
@@ -59,17 +60,19 @@ def visit_cart(
     session: DbSession,
     services: ServicesDep,
 ) -> CartRead:
+    return service.read_cart(session, services, _visit(session, visit_id))
+
+
+def _visit(session: Session, visit_id: int) -> Visit:
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFound(f"no visit {visit_id}")
-    return service.read_cart(session, services, visit)
+    return visit
 
 
 def _snapshot(services: Services, visit_id: int) -> CartUpdate:
     with services.sessions() as session:
-        visit = session.get(Visit, visit_id)
-        if visit is None:
-            raise NotFound(f"no visit {visit_id}")
+        visit = _visit(session, visit_id)
         cart = service.read_cart(session, services, visit)
         return CartUpdate(kind="cart", visit_id=visit.id, visit_status=visit.status, cart=cart)
 

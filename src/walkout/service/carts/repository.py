@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved
 from walkout.service.models import CartEventRecord, CartLine, Visit
 
 
@@ -56,6 +57,13 @@ def item_events(session: Session, visit_id: int) -> Sequence[CartEventRecord]:
         .order_by(CartEventRecord.id)
     )
     return session.scalars(query).all()
+
+
+def item_event(record: CartEventRecord) -> ItemAdded | ItemRemoved:
+    """The event of an item_added or item_removed record (as ``item_events`` returns)."""
+    event = CART_EVENT_ADAPTER.validate_python(record.body)
+    assert isinstance(event, ItemAdded | ItemRemoved)
+    return event
 
 
 def get_line(session: Session, visit_id: int, sku: str) -> CartLine | None:

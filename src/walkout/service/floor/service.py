@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved
 from walkout.domain.floor import FloorView
+from walkout.service.carts import repository as cart_events
 from walkout.service.deps import Services
 from walkout.service.errors import DomainError, NotFound
 from walkout.service.floor import repository
@@ -213,8 +213,7 @@ def plate(session: Session, services: Services, plate_id: str) -> PlateDetailRea
     ]
     events = []
     for record in repository.plate_events(session, plate_id, PLATE_EVENTS):
-        event = CART_EVENT_ADAPTER.validate_python(record.body)
-        assert isinstance(event, ItemAdded | ItemRemoved)
+        event = cart_events.item_event(record)
         events.append(
             PlateEventRead(
                 event_id=event.id,

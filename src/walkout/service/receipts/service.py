@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved, ReceiptIssued
+from walkout.domain.events import CART_EVENT_ADAPTER, ReceiptIssued
 from walkout.domain.truth import Receipt as EngineReceipt
 from walkout.domain.truth import ReceiptLine as EngineLine
 from walkout.service.agecheck import service as agecheck
@@ -302,8 +302,7 @@ def summary(session: Session, receipt: Receipt) -> ReceiptSummary:
 def _evidence(session: Session, visit_id: int) -> dict[str, list[LineEvidence]]:
     by_sku: dict[str, list[LineEvidence]] = {}
     for record in events.item_events(session, visit_id):
-        event = CART_EVENT_ADAPTER.validate_python(record.body)
-        assert isinstance(event, ItemAdded | ItemRemoved)
+        event = events.item_event(record)
         by_sku.setdefault(event.sku, []).append(
             LineEvidence(
                 event_id=event.id,

@@ -32,6 +32,7 @@ import uvicorn
 from pydantic import BaseModel
 from rich.table import Table
 
+from walkout.adapters.devices import Pacer
 from walkout.domain.events import CartEvent, ReceiptIssued
 from walkout.domain.floor import FloorView
 from walkout.domain.messages import GateMsg, MessageError, parse_message
@@ -385,7 +386,7 @@ def run_live(
     pending: list[CartEvent] = []
     sent_receipts = 0
     started = time.perf_counter()
-    first_t: float | None = None
+    pacer = Pacer(speed, time.perf_counter)
     last_post = last_floor = -float("inf")
     stop = stop or threading.Event()
 
@@ -411,12 +412,9 @@ def run_live(
         except MessageError:
             engine.feed_line(line)  # counted as rejected by the engine
             continue
-        if first_t is None:
-            first_t = msg.t
-        if speed is not None:
-            delay = started + (msg.t - first_t) / speed - time.perf_counter()
-            if delay > 0.002 and stop.wait(delay):
-                break
+        delay = pacer.delay(msg.t)
+        if delay > 0.002 and stop.wait(delay):
+            break
         if isinstance(msg, GateMsg):
             msg = gates.admit(msg, people)
         pending += engine.feed(msg)

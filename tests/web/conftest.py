@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from service.conftest import make_settings
 from service.helpers import Caller, Store
 from service.shop import Feed, add_card, enter, post_events
+from walkout.demo import bind_socket
 from walkout.service import create_app
 from walkout.service.db import upgrade_head
 from walkout.service.deps import Services
@@ -136,13 +137,6 @@ class Live(Store):
         return post_events(self, device, events)
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @dataclass
 class _Server:
     server: uvicorn.Server
@@ -185,7 +179,7 @@ def live(migrated_sqlite: Path, tmp_path: Path, live_settings: dict[str, object]
     shutil.copyfile(migrated_sqlite, db)
     settings = make_settings(f"sqlite:///{db}", tmp_path, **live_settings)
     app = create_app(settings)
-    sock = _free_socket()
+    sock = bind_socket("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     running = _serve(app, sock)
     try:

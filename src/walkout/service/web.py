@@ -36,14 +36,14 @@ class WebAppFiles(StaticFiles):
     """Static files of one app: ``index.html`` for unknown extension-less paths (deep links)."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        file = PurePosixPath(path)
         try:
             response = await super().get_response(path, scope)
         except HTTPException as e:
-            if e.status_code != 404 or PurePosixPath(path).suffix:
+            if e.status_code != 404 or file.suffix:
                 raise
             response = await super().get_response("index.html", scope)
-        name = PurePosixPath(path).name
-        if name in _REVALIDATE_NAMES or PurePosixPath(path).suffix in _REVALIDATE or not name:
+        if file.name in _REVALIDATE_NAMES or file.suffix in _REVALIDATE or not file.name:
             response.headers["Cache-Control"] = "no-cache"
         elif response.status_code == 200:
             response.headers.setdefault("Cache-Control", "public, max-age=300")

@@ -8,6 +8,11 @@ import { productNames } from "./products.js";
 const REFRESH_MS = 5000;
 /** Orders staff still act on, in the order they act. */
 const OPEN_ORDERS = ["placed", "picking", "ready", "handing_over"];
+/** The one-button step staff take on an order in each status (the rest are handed over). */
+const NEXT_STEP = {
+  placed: { path: "picking", label: "orders.startPicking" },
+  picking: { path: "ready", label: "orders.markReady" },
+};
 
 export async function render(ctx, root) {
   const { t } = ctx;
@@ -183,26 +188,17 @@ function drawOrders(ctx, list, orders, refresh) {
     open.map((order) => {
       const code = h("input", { id: `code-${order.id}`, autocomplete: "off" });
       const idChecked = h("input", { id: `id-${order.id}`, type: "checkbox" });
+      const step = NEXT_STEP[order.status];
       let actions;
-      if (order.status === "placed") {
+      if (step) {
         actions = h(
           "button",
           {
             type: "button",
             class: "primary",
-            onclick: () => act(ctx, `/staff/orders/${order.id}/picking`, undefined, refresh),
+            onclick: () => act(ctx, `/staff/orders/${order.id}/${step.path}`, undefined, refresh),
           },
-          t("orders.startPicking"),
-        );
-      } else if (order.status === "picking") {
-        actions = h(
-          "button",
-          {
-            type: "button",
-            class: "primary",
-            onclick: () => act(ctx, `/staff/orders/${order.id}/ready`, undefined, refresh),
-          },
-          t("orders.markReady"),
+          t(step.label),
         );
       } else {
         actions = h(

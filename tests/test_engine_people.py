@@ -21,6 +21,7 @@ from walkout.domain.messages import (
     parse_message,
 )
 from walkout.engine.people import PeopleTracker, TrackerConfig, _distinct, _floor_points
+from walkout.engine.triangulate import projectors
 
 STORE = make_store()
 tracker_bank = PeopleTracker(STORE).cameras
@@ -136,10 +137,28 @@ def test_one_camera_places_short_and_tall_people_and_measures_their_height(
     assert visible.all()
     cam = np.array([camera])
     dirs = tracker_bank.rays(cam, uv[None])
-    floor, ok, fitted = _floor_points(tracker_bank.centres[cam], dirs, np.ones((1, 17), bool))
+    floor, ok, fitted = _floor_points(
+        tracker_bank.centres[cam], dirs, projectors(dirs), np.ones((1, 17), bool)
+    )
     assert ok[0]
     assert np.hypot(*(floor[0] - kp3[[11, 12], :2].mean(0))) < 0.1
     assert fitted[0] == pytest.approx(height, abs=0.1)
+
+
+def test_a_tracks_height_is_the_median_of_its_recent_samples() -> None:
+    """The running median kept in a sorted list is exactly ``np.median`` of the last
+    ``height_samples`` samples (NaN until ``height_min_samples``), ties included."""
+    cfg = TrackerConfig()
+    tracker = PeopleTracker(STORE, cfg)
+    track = tracker._new_track(np.zeros(2), T0)
+    samples = np.random.default_rng(3).normal(1.7, 0.05, 150).round(3).tolist()
+    for i, stature in enumerate(samples):
+        tracker._measure(track, stature)
+        recent = samples[max(0, i + 1 - cfg.height_samples) : i + 1]
+        if len(recent) < cfg.height_min_samples:
+            assert np.isnan(track.height)
+        else:
+            assert track.height == float(np.median(recent))
 
 
 @pytest.mark.parametrize(
@@ -465,7 +484,10 @@ def test_shoulder_to_shoulder_people_lost_in_a_crowd_get_back_their_own_tokens(s
         GateMsg(gate="entry-1", t=T0 + 0.5, token="TALL"),
         GateMsg(gate="entry-1", t=T0 + 2.0, token="SHORT"),
     ]
-    msgs = [*render_poses(STORE, people, T0, T0 + 13, seed=seed, hidden=hidden), *scans]
+    msgs: list[Message] = [
+        *render_poses(STORE, people, T0, T0 + 13, seed=seed, hidden=hidden),
+        *scans,
+    ]
     tokens = {}
     for weight in (1.0, 0.0):
         tracker = PeopleTracker(STORE, TrackerConfig(height_weight=weight))

@@ -27,8 +27,11 @@ It keeps ~30 s of head and hand history per person for attribution (:meth:`hands
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,9 +51,12 @@ from walkout.engine.triangulate import (
     CameraBank,
     FloatArray,
     IntArray,
+    RayBundle,
+    projectors,
     ray_distances,
     ray_gaps,
-    triangulate,
+    row_dot,
+    row_norm,
 )
 
 _N_KP = len(COCO_KEYPOINTS)
@@ -304,8 +310,10 @@ class _Track:
     entry_gate: str | None = None
     passage: tuple[str, float] | None = None
     exit_gate: str | None = None
-    #: Recent standing heights from triangulated heads, and their median (NaN: too few).
+    #: Recent standing heights from triangulated heads (oldest first), the same in ascending
+    #: order (for a cheap running median), and their median (NaN: too few).
     heights: list[float] = field(default_factory=list)
+    ranked_heights: list[float] = field(default_factory=list)
     height: float = float("nan")
 
     def predict(self, t: float) -> FloatArray:
@@ -325,8 +333,9 @@ class _GateArea:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.poly = np.asarray(gate.area, dtype=float)
-        self.lo = self.poly.min(axis=0)
-        self.hi = self.poly.max(axis=0)
+        # The bounding box as plain floats: comparing numpy scalars costs far more.
+        self.x0, self.y0 = self.poly.min(axis=0).tolist()
+        self.x1, self.y1 = self.poly.max(axis=0).tolist()
 
     def distance(self, xy: FloatArray) -> float:
         """Distance from a floor point to the area (0 inside)."""
@@ -339,18 +348,19 @@ class _GateArea:
 
     def near(self, xy: FloatArray, reach: float) -> bool:
         """Whether a floor point is within ``reach`` of the area."""
-        lo, hi = self.lo - reach, self.hi + reach
-        if not (lo[0] <= xy[0] <= hi[0] and lo[1] <= xy[1] <= hi[1]):
+        x, y = xy.tolist()
+        if not (
+            self.x0 - reach <= x <= self.x1 + reach and self.y0 - reach <= y <= self.y1 + reach
+        ):
             return False
         return self.distance(xy) <= reach
 
 
-def box_distance(points: FloatArray, box: Sequence[Sequence[float]]) -> FloatArray:
+def box_distance(points: FloatArray, box: Sequence[Sequence[float]] | FloatArray) -> FloatArray:
     """Distances ``(...)`` from points ``(..., 3)`` to an axis-aligned box (0 inside)."""
     lo, hi = np.asarray(box[0], dtype=float), np.asarray(box[1], dtype=float)
     gap = np.maximum(lo - points, 0.0) + np.maximum(points - hi, 0.0)
-    out: FloatArray = np.linalg.norm(gap, axis=-1)
-    return out
+    return row_norm(gap)
 
 
 class PeopleTracker:
@@ -370,6 +380,9 @@ class PeopleTracker:
         self._serial = 0
         self._next_id = 1
         self._scans: list[_Scan] = []
+        # No track expires before this stream time: most messages skip the scan of every
+        # track (set by _expire, reset whenever a track is seen or confirmed).
+        self._quiet_until = -math.inf
         self._members: dict[str, list[str]] = {}
         self._bindings: list[Binding] = []
         self._exits_out: list[ExitEvent] = []
@@ -402,7 +415,10 @@ class PeopleTracker:
             return
         self._frame_t.append(msg.t)
         self._frame_cam.append(cam)
-        self._frame_kp.append(np.array([p.kp for p in msg.people], dtype=float))
+        # Flattened into one preallocated array: far cheaper than np.array on nested lists.
+        values = chain.from_iterable(chain.from_iterable(p.kp for p in msg.people))
+        count = len(msg.people) * _N_KP * 3
+        self._frame_kp.append(np.fromiter(values, float, count).reshape(-1, _N_KP, 3))
 
     def feed_track(self, msg: TrackMsg) -> None:
         """People tracked in 3-D by an external system, under its ids."""
@@ -523,6 +539,7 @@ class PeopleTracker:
         (``[min corner, max corner]``, as a plate's) and how long a hand was in it. Nearest
         first."""
         out: list[HandEvidence] = []
+        corners = np.asarray(box, dtype=float)  # converted once, not per person
         for tr in self._confirmed():
             h = tr.history
             sl = h.span(t0, t1)
@@ -530,7 +547,7 @@ class PeopleTracker:
             seen = ~np.isnan(hands[..., 0])
             if not seen.any():
                 continue
-            d = np.where(seen, box_distance(np.nan_to_num(hands), box), np.inf)
+            d = np.where(seen, box_distance(np.nan_to_num(hands), corners), np.inf)
             times = h.t[sl]
             gaps = np.diff(times)
             step = np.minimum(np.append(gaps, gaps[-1] if len(gaps) else 0.0), 0.25)
@@ -575,7 +592,8 @@ class PeopleTracker:
         bounds = np.searchsorted(frame, np.arange(n_frames + 1))
         dirs = self.cameras.rays(cam, kp[..., :2])
         centres = self.cameras.centres[cam]
-        floor, floor_ok, height = _floor_points(centres, dirs, seen)
+        proj = projectors(dirs)  # shared by the floor fit and triangulation
+        floor, floor_ok, height = _floor_points(centres, dirs, proj, seen)
 
         tracks = list(self._active)
         state = _Predicted.of(tracks, t_ref)
@@ -603,11 +621,16 @@ class PeopleTracker:
             users = np.unique(owner[used])
             group = np.searchsorted(users, owner[used])
             origins = centres[used] - state.vel3[users][group] * dt[used, None]
-            rays = (np.broadcast_to(origins[:, None, :], dirs[used].shape), dirs[used])
-            prior = state.prior[users]
-            points, views = triangulate(
-                *rays, weights[used], group, prior, outlier_m=cfg.outlier_m, rounds=3
+            bundle = RayBundle(
+                np.broadcast_to(origins[:, None, :], dirs[used].shape),
+                dirs[used],
+                weights[used],
+                group,
+                len(users),
+                proj[used],
             )
+            prior = state.prior[users]
+            points, views = bundle.solve(prior, outlier_m=cfg.outlier_m, rounds=3)
             ok = views > 0
             cameras = np.bincount(
                 np.unique(group * len(self.cameras) + cam[used]) // len(self.cameras)
@@ -621,22 +644,22 @@ class PeopleTracker:
             if (one & ok)[:, _BODY].any():
                 upright = prior.copy()
                 upright[:, _BODY, :2] = axis[:, None, :]
-                placed, _ = triangulate(
-                    *rays, weights[used], group, upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m
-                )
+                placed, _ = bundle.solve(upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m)
                 points = np.where((one & _IS_BODY)[..., None], placed, points)
             fixed = np.where((one & ~_IS_BODY)[..., None], [1.0, 1.0, 0.0], 1.0)
             xy, head, hands = _summarise(points, ok, axis)
             jump = np.linalg.norm(xy - state.pos[users], axis=-1)
             keep = _distinct(xy, jump, state.confirmed[users], cfg.duplicate_m)
             moved = [tracks[i] for i, k in zip(users, keep, strict=True) if k]
-            stature = _stature(points, ~one & ok)
-            for g, tr in zip(np.flatnonzero(keep), moved, strict=True):
-                new = fixed[g] * points[g] + (1 - fixed[g]) * prior[g]
-                tr.skel = np.where(ok[g, :, None], new, tr.skel)
-                tr.skel_t = np.where(ok[g], t_ref, tr.skel_t)
-                if not np.isnan(stature[g]):
-                    self._measure(tr, float(stature[g]))
+            stature = _stature(points, ~one & ok)[keep].tolist()
+            seen_now = ok[keep]
+            new = (fixed * points + (1 - fixed) * prior)[keep]
+            skel = np.where(seen_now[..., None], new, np.array([tr.skel for tr in moved]))
+            skel_t = np.where(seen_now, t_ref, np.array([tr.skel_t for tr in moved]))
+            for tr, sk, sk_t, height in zip(moved, skel, skel_t, stature, strict=True):
+                tr.skel, tr.skel_t = sk, sk_t
+                if not math.isnan(height):
+                    self._measure(tr, height)
             self._commit(moved, t_ref, xy[keep], head[keep], hands[keep])
         for tr in tracks:
             if tr.t < t_ref:
@@ -746,6 +769,7 @@ class PeopleTracker:
             ]
             lost = min(feasible, key=lambda o: (start - o.t, o.serial), default=None)
         tr.confirmed = True
+        self._quiet_until = -math.inf
         if lost is None:
             tr.id = f"p{self._next_id}"
             self._next_id += 1
@@ -764,11 +788,14 @@ class PeopleTracker:
     def _measure(self, tr: _Track, stature: float) -> None:
         """Add one standing-height sample to a track and update its running median."""
         cfg = self.config
+        ranked = tr.ranked_heights
         tr.heights.append(stature)
+        bisect.insort(ranked, stature)
         if len(tr.heights) > cfg.height_samples:
-            del tr.heights[0]
-        if len(tr.heights) >= cfg.height_min_samples:
-            tr.height = float(np.median(tr.heights))
+            del ranked[bisect.bisect_left(ranked, tr.heights.pop(0))]
+        n = len(ranked)
+        if n >= cfg.height_min_samples:  # the median, as np.median computes it
+            tr.height = ranked[n // 2] if n % 2 else (ranked[n // 2 - 1] + ranked[n // 2]) / 2
 
     def _commit(
         self, tracks: list[_Track], t: float, xy: FloatArray, head: FloatArray, hands: FloatArray
@@ -776,6 +803,7 @@ class PeopleTracker:
         """Record one observation of each track (``xy (G, 2)``, ``head (G, 3)``, ``hands
         (G, 2, 3)``, NaN = unseen): filter position and velocity, keep history, watch gates."""
         cfg = self.config
+        self._quiet_until = -math.inf
         pos = np.array([tr.pos for tr in tracks])
         vel = np.array([tr.vel for tr in tracks])
         dt = t - np.array([tr.t for tr in tracks])
@@ -815,8 +843,11 @@ class PeopleTracker:
 
     def _expire(self, t: float) -> None:
         """Retire confirmed tracks unseen for long (sooner in an exit area); forget old ones."""
+        if t < self._quiet_until:
+            return
         cfg = self.config
         keep: list[_Track] = []
+        due = math.inf  # when the next track could expire
         for tr in self._active:
             wait = cfg.exit_after_s if tr.exit_gate is not None else cfg.lost_after_s
             if tr.confirmed and t - tr.t > wait:
@@ -827,18 +858,26 @@ class PeopleTracker:
                     del self._by_external[tr.external]
             else:
                 keep.append(tr)
+                if tr.confirmed:
+                    due = min(due, tr.t + wait)
         self._active = keep
         old = [tr for tr in self._retired if t - tr.t > cfg.history_s]
         for tr in old:
             self._retired.remove(tr)
             if self._by_id.get(tr.id) is tr:
                 del self._by_id[tr.id]
+        due = min(due, min((tr.t for tr in self._retired), default=math.inf) + cfg.history_s)
+        # The margin, far above rounding, keeps the skip exact: `t - tr.t > wait` cannot hold
+        # before `tr.t + wait - 1e-6`.
+        self._quiet_until = due - 1e-6
 
     def _bind(self, now: float) -> None:
         """Give each pending scan, in time order, the first person through its gate after it.
 
         A person counts once seen for ``bind_min_hits`` observations (short-lived ghosts never
         do) and ``bind_settle_s`` after passing; until then the gate's scans wait for them."""
+        if not self._scans:  # nothing to bind
+            return
         cfg = self.config
         free = sorted(
             (
@@ -979,18 +1018,19 @@ def _match_cost(
     """
     shift = state.vel3[None, :, :2] * dt[:, None, None]  # (N, M, 2)
     at = state.pos[None] + shift
-    floor_d = np.linalg.norm(floor[:, None, :] - at, axis=-1)
+    off = floor[:, None, :] - at
+    floor_d = np.sqrt(off[..., 0] * off[..., 0] + off[..., 1] * off[..., 1])
     cost = np.where(floor_ok[:, None], floor_d * (cfg.match_m / cfg.match_floor_m), np.inf)
     mid = (dirs * seen[..., None]).sum(1)
-    mid /= np.maximum(np.linalg.norm(mid, axis=-1, keepdims=True), 1e-9)
+    mid /= np.maximum(row_norm(mid), 1e-9)[:, None]
     body = np.concatenate([at, np.full((*at.shape[:2], 1), _BODY_Z)], axis=-1)
     near = ray_distances(body, centres[:, None, :], mid[:, None, :]) < _COMPARE_M
     n, m = np.nonzero(near)
     if n.size:
         w = state.prior[m] - centres[n, None, :]  # (P, 17, 3)
         w[..., :2] += shift[n, m, None, :]
-        along = (w * dirs[n]).sum(-1)
-        dist = np.sqrt(np.maximum((w * w).sum(-1) - along**2, 0.0))
+        along = row_dot(w, dirs[n])
+        dist = np.sqrt(np.maximum(row_dot(w, w) - along**2, 0.0))
         mask = seen[n] & state.valid[m]
         count = mask.sum(-1)
         mean = np.where(mask, np.minimum(dist, 2 * cfg.match_m), 0.0).sum(-1) / np.maximum(count, 1)
@@ -1092,27 +1132,30 @@ def _summarise(
 
 
 def _floor_points(
-    centres: FloatArray, dirs: FloatArray, seen: NDArray[np.bool_]
+    centres: FloatArray, dirs: FloatArray, proj: FloatArray, seen: NDArray[np.bool_]
 ) -> tuple[FloatArray, NDArray[np.bool_], FloatArray]:
     """Each detection's floor position ``(N, 2)``, whether it has one, and the person's height
     ``(N,)``. Body keypoints stand upright above the floor point at fixed fractions of the
     height (:data:`_FRACTION`); floor point and height are fitted to the keypoint rays by least
     squares, with the height pulled towards :data:`_HEIGHT`. (Cutting each ray at a nominal
-    height instead errs by a metre for a short person seen at a grazing angle.)"""
+    height instead errs by a metre for a short person seen at a grazing angle.) ``proj`` are
+    the keypoint rays' :func:`projectors`."""
     w = np.where(seen, _FLOOR_WEIGHT, 0.0)
     # Residual of keypoint k: (I - d dᵀ)(A_k u - c) with u = (x, y, h), A_k = diag(1, 1, f_k).
-    proj = w[..., None, None] * (np.eye(3) - dirs[..., :, None] * dirs[..., None, :])
+    proj = w[..., None, None] * proj
     a = np.ones((_N_KP, 3))
     a[:, 2] = _FRACTION
     gram = (proj * (a[:, :, None] * a[:, None, :])).sum(1)  # (N, 3, 3)
-    rhs = (a * (proj @ centres[:, None, :, None])[..., 0]).sum(1)  # (N, 3)
+    # P_k c for every keypoint k, as one (17·3 × 3) matrix product per detection.
+    proj_c = (proj.reshape(len(proj), -1, 3) @ centres[:, :, None]).reshape(-1, _N_KP, 3)
+    rhs = (a * proj_c).sum(1)  # (N, 3)
     # Prior: the nominal height, and (very weakly) the floor below the camera.
     reg = np.array([1e-4, 1e-4, _HEIGHT_WEIGHT])
     gram += np.diag(reg)
     rhs += reg * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], axis=1)
     u = np.linalg.solve(gram, rhs[..., None])[..., 0]
     points = u[:, None, :] * a  # (N, K, 3)
-    ahead = ((points - centres[:, None, :]) * dirs).sum(-1) > 0
+    ahead = row_dot(points - centres[:, None, :], dirs) > 0
     ok = ((w > 0) & ahead).any(-1) & (u[:, 2] > 0.8) & (u[:, 2] < 2.4)
     return u[:, :2], ok, u[:, 2]
 

@@ -7,6 +7,7 @@ Everything works on many keypoints of many cameras at once, so that one frame wi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,15 +78,37 @@ class CameraBank:
         xy = self.normalized(cam, uv)
         d_cam = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
         dirs: FloatArray = np.matmul(d_cam, self.rotations[cam])  # Rᵀ·d for row vectors
-        dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+        dirs /= row_norm(dirs)[..., None]
         return dirs
+
+
+def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Dot products ``(...)`` of 3-vectors ``a`` and ``b`` (broadcast to ``(..., 3)``).
+
+    Written out per component: numpy's ``(a * b).sum(-1)`` loops over an axis of length 3 for
+    every vector, which costs several times more, for the same sums in the same order."""
+    out: FloatArray = a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+    return out
+
+
+def row_norm(a: FloatArray) -> FloatArray:
+    """Lengths ``(...)`` of 3-vectors ``a (..., 3)`` (as ``np.linalg.norm(a, axis=-1)``)."""
+    out: FloatArray = np.sqrt(row_dot(a, a))
+    return out
+
+
+def projectors(dirs: FloatArray) -> FloatArray:
+    """The matrices ``I - d dᵀ`` ``(..., 3, 3)`` of unit directions ``dirs (..., 3)``: each
+    takes an offset from a point on the ray to its part across the ray."""
+    out: FloatArray = np.eye(3) - np.matmul(dirs[..., :, None], dirs[..., None, :])
+    return out
 
 
 def ray_distances(points: FloatArray, origins: FloatArray, dirs: FloatArray) -> FloatArray:
     """Distances ``(...)`` from points to rays (unit ``dirs``), all broadcast to ``(..., 3)``."""
     w = points - origins
-    along = (w * dirs).sum(-1)
-    d2 = (w * w).sum(-1) - along * along
+    along = row_dot(w, dirs)
+    d2 = row_dot(w, w) - along * along
     out: FloatArray = np.sqrt(np.maximum(d2, 0.0))
     return out
 
@@ -97,59 +120,89 @@ def ray_gaps(
     between them ``(...)``, its midpoint ``(..., 3)``, and whether that lies ahead on both rays
     (nearly parallel rays never qualify)."""
     w = o1 - o2
-    b = (d1 * d2).sum(-1)
-    d, e = (d1 * w).sum(-1), (d2 * w).sum(-1)
+    b = row_dot(d1, d2)
+    d, e = row_dot(d1, w), row_dot(d2, w)
     den = 1.0 - b * b
     ok = den > 1e-6
     den = np.where(ok, den, 1.0)
     s1, s2 = (b * e - d) / den, (e - b * d) / den
     p1, p2 = o1 + s1[..., None] * d1, o2 + s2[..., None] * d2
-    gap: FloatArray = np.linalg.norm(p1 - p2, axis=-1)
+    gap = row_norm(p1 - p2)
     mid: FloatArray = 0.5 * (p1 + p2)
     return gap, mid, ok & (s1 > 0) & (s2 > 0)
 
 
-def triangulate(
-    origins: FloatArray,
-    dirs: FloatArray,
-    weights: FloatArray,
-    group: IntArray,
-    prior: FloatArray,
-    *,
-    reg: tuple[float, float, float] = (1e-4, 1e-4, 1e-2),
-    outlier_m: float = 0.15,
-    rounds: int = 1,
-) -> tuple[FloatArray, NDArray[np.int64]]:
-    """Weighted least-squares intersection of keypoint rays, grouped by person.
+class RayBundle:
+    """The keypoint rays of N detections, grouped by person, ready to triangulate.
 
     ``origins (N, K, 3)``, unit ``dirs (N, K, 3)`` and ``weights (N, K)`` (0 = no ray) are the
-    keypoint rays of N detections; ``group (N,)`` says which of G people each belongs to. Each
-    point is pulled towards ``prior (G, K, 3)`` with weights ``reg`` per axis (x, y, z), which
-    keeps every system solvable; the stronger pull on height puts a single-ray point where the
-    ray crosses the prior's height (body keypoints keep their height, while depth along one
-    ray is unknown). Then
-    ``rounds`` times, each point's worst ray is dropped if it misses by more than
-    ``outlier_m``. Returns the points ``(G, K, 3)`` and each one's number of inlier rays.
+    keypoint rays; ``group (N,)`` says which of ``n_groups`` people each detection belongs to;
+    ``proj`` are the rays' :func:`projectors` where the caller has them already.
+    The per-ray terms of the least-squares normal equations and their sums per person are
+    computed once, so that :meth:`solve` can be called with several priors (the tracker places
+    single-ray keypoints with a second prior) at the cost of the solve alone.
     """
-    n_groups, k = prior.shape[:2]
-    member = (group[None, :] == np.arange(n_groups)[:, None]).astype(float)  # (G, N)
-    proj = np.eye(3) - dirs[..., :, None] * dirs[..., None, :]  # (N, K, 3, 3)
-    proj_c = origins - dirs * (dirs * origins).sum(-1, keepdims=True)
-    w = np.where(weights > 0, weights, 0.0)
-    points = prior
-    for step in range(rounds + 1):
-        a = (member @ (w[..., None, None] * proj).reshape(len(w), -1)).reshape(n_groups, k, 3, 3)
-        b = (member @ (w[..., None] * proj_c).reshape(len(w), -1)).reshape(n_groups, k, 3)
-        a += np.diag(reg)
-        b += np.asarray(reg) * prior
-        points = np.linalg.solve(a, b[..., None])[..., 0]
-        if step == rounds:
-            break
-        resid = np.where(w > 0, ray_distances(points[group], origins, dirs), 0.0)
-        worst = (member[:, :, None] * resid[None]).max(axis=1)  # (G, K)
-        drop = (resid >= worst[group]) & (resid > outlier_m)
-        if not drop.any():  # nothing to reject: further rounds would solve the same system
-            break
-        w = np.where(drop, 0.0, w)
-    views = (member @ (w > 0).astype(float)).astype(np.int64)
-    return points, views
+
+    def __init__(
+        self,
+        origins: FloatArray,
+        dirs: FloatArray,
+        weights: FloatArray,
+        group: IntArray,
+        n_groups: int,
+        proj: FloatArray | None = None,
+    ) -> None:
+        self.origins, self.dirs, self.group = origins, dirs, group
+        self.member = (group[None, :] == np.arange(n_groups)[:, None]).astype(float)  # (G, N)
+        # Ray i's residual to a point p is P_i (p - o_i), with P_i = I - d_i d_iᵀ.
+        self.proj = projectors(dirs) if proj is None else proj  # (N, K, 3, 3)
+        self.proj_c = origins - dirs * row_dot(dirs, origins)[..., None]  # P_i o_i
+        self.weights = np.where(weights > 0, weights, 0.0)
+        self.sums = self._sums(self.weights)
+
+    def _sums(self, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each person's normal equations ``A (G, K, 3, 3)``, ``b (G, K, 3)`` for ray weights
+        ``w (N, K)``, before the prior's pull."""
+        n_groups, n = self.member.shape[0], len(w)
+        k = w.shape[1]
+        a = (self.member @ (w[..., None, None] * self.proj).reshape(n, -1)).reshape(
+            n_groups, k, 3, 3
+        )
+        b = (self.member @ (w[..., None] * self.proj_c).reshape(n, -1)).reshape(n_groups, k, 3)
+        return a, b
+
+    def solve(
+        self,
+        prior: FloatArray,
+        *,
+        reg: tuple[float, float, float] = (1e-4, 1e-4, 1e-2),
+        outlier_m: float = 0.15,
+        rounds: int = 1,
+    ) -> tuple[FloatArray, NDArray[np.int64]]:
+        """Weighted least-squares intersection of each person's rays, keypoint by keypoint.
+
+        Each point is pulled towards ``prior (G, K, 3)`` with weights ``reg`` per axis (x, y,
+        z), which keeps every system solvable; the stronger pull on height puts a single-ray
+        point where the ray crosses the prior's height (body keypoints keep their height, while
+        depth along one ray is unknown). Then ``rounds`` times, each point's worst ray is
+        dropped if it misses by more than ``outlier_m``. Returns the points ``(G, K, 3)`` and
+        each one's number of inlier rays.
+        """
+        group, w = self.group, self.weights
+        a, b = self.sums
+        pull_a, pull_b = np.diag(reg), np.asarray(reg) * prior
+        points = prior
+        for step in range(rounds + 1):
+            points = cast(FloatArray, np.linalg.solve(a + pull_a, (b + pull_b)[..., None])[..., 0])
+            if step == rounds:
+                break
+            resid = np.where(w > 0, ray_distances(points[group], self.origins, self.dirs), 0.0)
+            worst = np.zeros(prior.shape[:2])  # (G, K): each point's farthest ray
+            np.maximum.at(worst, group, resid)
+            drop = (resid >= worst[group]) & (resid > outlier_m)
+            if not drop.any():  # nothing to reject: further rounds would solve the same system
+                break
+            w = np.where(drop, 0.0, w)
+            a, b = self._sums(w)
+        views = (self.member @ (w > 0).astype(float)).astype(np.int64)
+        return points, views

@@ -10,15 +10,20 @@ are those of a small sample; the issue's targets are measured on long runs (see 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from walkout.domain.events import CART_EVENT_ADAPTER, ItemRemoved
+from walkout.domain.messages import TrackMsg
 from walkout.domain.store import Store
-from walkout.domain.truth import Truth
+from walkout.domain.truth import Receipt, Truth
+from walkout.engine.core import Engine, _Visit
+from walkout.engine.identify import identify
+from walkout.engine.people import HandEvidence
+from walkout.engine.shelf import ShelfEvent
 from walkout.recording import read_json
 from walkout.replay import ReplayResult, replay
 from walkout.sim.run import simulate
@@ -142,3 +147,140 @@ def test_unflagged_lines_are_right(run: ScoredRun) -> None:
     wrong, total = run.wrong_unflagged
     assert total > 0
     assert wrong <= max(1, total // 50)
+
+
+# -- attribution between hands at one plate ---------------------------------------------------
+#
+# These drive the engine's attribution with a scripted hand tracker: ``hands_near`` answers
+# what the test says each person's hands did before a change (the onset window) and during it.
+
+
+def scripted_engine(
+    during: list[HandEvidence], before: list[HandEvidence], tracked: bool
+) -> tuple[Engine, ShelfEvent, dict[str, _Visit]]:
+    """An engine whose people ``a``, ``b`` (and ``c``) shop on tokens ``A``, ``B`` (``C``),
+    and a change on a one-product plate starting at t = 10 s; ``tracked``: people come from
+    ``track`` messages."""
+    engine = Engine(STORE)
+    if tracked:  # the second message lets the first out of the reorder buffer
+        engine.feed(TrackMsg(t=0.0, people=[]))
+        engine.feed(TrackMsg(t=1.0, people=[]))
+    start = 10.0
+
+    def hands_near(box: object, t0: float, t1: float) -> list[HandEvidence]:
+        return before if t1 <= start - 0.3 else during
+
+    engine.people.hands_near = hands_near  # type: ignore[method-assign]
+    visits = {}
+    for track in ("a", "b", "c"):
+        visits[track] = _Visit(id=track, token=track.upper(), staff=False, opened=0.0)
+        engine._visits[track.upper()] = visits[track]
+        engine._visit_of_track[track] = visits[track]
+    event = ShelfEvent(PLATE, start, start + 0.3, start + 0.6, 0.0, 0.3, 0.5)
+    return engine, event, visits
+
+
+def clear_single_product_plate() -> str:
+    """A plate with one product that its weight alone identifies."""
+    for plate in STORE.plates:
+        skus = STORE.skus_on(plate.id)
+        if len(skus) == 1:
+            product = STORE.product(skus[0])
+            best = identify(-product.weight_g, 0.3, [product]).best
+            if best is not None and best.probability > 0.999:
+                return plate.id
+    raise AssertionError("the store has such a plate")
+
+
+PLATE = clear_single_product_plate()
+UNIT_G = STORE.product(STORE.skus_on(PLATE)[0]).weight_g
+
+
+def hand(track: str, distance: float, inside_s: float) -> HandEvidence:
+    return HandEvidence(track, track.upper(), distance, inside_s, 10)
+
+
+def receipts_after(engine: Engine, event: ShelfEvent, units: int) -> dict[str, Receipt]:
+    engine._on_shelf(replace(event, delta_g=-units * UNIT_G))
+    engine.finish()
+    return {r.token: r for r in engine.receipts().receipts}
+
+
+def test_a_tracked_hand_just_outside_the_box_is_not_the_actor() -> None:
+    # A hand 6 cm outside the box while another is in it: reported by an external tracker
+    # (hands to a few cm) that is clear; triangulated from poses it stays doubtful.
+    during = [hand("a", 0.0, 0.5), hand("b", 0.06, 0.0)]
+    engine, event, _ = scripted_engine(during, during, tracked=True)
+    sure = engine._attribute(event)
+    unsure = scripted_engine(during, during, tracked=False)[0]._attribute(event)
+    assert sure is not None
+    assert unsure is not None
+    assert sure.track == unsure.track == "a"
+    assert sure.p > 0.9 > 0.8 > unsure.p
+    got = receipts_after(engine, event, units=1)
+    assert got["A"].items
+    assert not got["B"].items
+    assert not got["B"].flagged  # b's hand was not in the box: no doubt on b's receipt
+
+
+def test_a_bystanders_receipt_is_doubted_by_the_chance_their_hand_made_the_change() -> None:
+    # b's hand was in the box too, but not as long: the change goes to a, and b's receipt
+    # carries the chance that it was b's instead (not a's chance of having made it).
+    during = [hand("a", 0.0, 0.6), hand("b", 0.0, 0.2), hand("c", 0.06, 0.0)]
+    engine, event, _ = scripted_engine(during, during, tracked=True)
+    chances = engine._attribute(event)
+    assert chances is not None
+    assert chances.track == "a"
+    got = receipts_after(engine, event, units=1)
+    assert got["B"].confidence == pytest.approx(1.0 - chances.chances["b"], abs=1e-3)
+    assert got["C"].confidence == pytest.approx(1.0 - chances.chances["c"], abs=1e-3)
+    assert got["C"].confidence > got["B"].confidence
+
+
+def test_hands_that_reached_in_together_share_a_pick_of_two_units() -> None:
+    during = [hand("a", 0.0, 0.5), hand("b", 0.0, 0.45)]
+    before = [hand("a", 0.2, 0.0), hand("b", 0.25, 0.0)]
+    got = receipts_after(*scripted_engine(during, before, tracked=True)[:2], units=2)
+    assert got["A"].items == got["B"].items == {STORE.skus_on(PLATE)[0]: 1}
+    assert not got["A"].flagged
+    assert not got["B"].flagged
+
+
+def test_the_odd_unit_of_a_shared_pick_is_flagged_as_a_coin_flip() -> None:
+    during = [hand("a", 0.0, 0.5), hand("b", 0.0, 0.45)]
+    before = [hand("a", 0.2, 0.0), hand("b", 0.25, 0.0)]
+    got = receipts_after(*scripted_engine(during, before, tracked=True)[:2], units=3)
+    sku = STORE.skus_on(PLATE)[0]
+    assert got["A"].items == {sku: 2}
+    assert got["B"].items == {sku: 1}
+    assert got["A"].flagged
+    assert got["B"].flagged
+    assert 0.4 < got["A"].confidence < 0.6
+
+
+def test_a_hand_that_was_already_at_the_plate_does_not_share_the_pick() -> None:
+    # b's hand was in the box before the change began: a's fresh reach made it.
+    during = [hand("a", 0.0, 0.4), hand("b", 0.0, 0.6)]
+    before = [hand("a", 0.2, 0.0), hand("b", 0.0, 0.4)]
+    got = receipts_after(*scripted_engine(during, before, tracked=True)[:2], units=2)
+    assert got["A"].items == {STORE.skus_on(PLATE)[0]: 2}
+    assert not got["B"].items
+
+
+def test_a_put_is_the_unit_picked_from_that_plate_rather_than_a_look_alike_from_elsewhere() -> None:
+    # The cart holds one unit of A picked from the plate and three of B, picked elsewhere,
+    # that weigh the same: the unit put down on the plate is A's (left elsewhere, B would land
+    # on any of many plates), though B has more units that might have been put down.
+    engine, event, visits = scripted_engine([hand("a", 0.0, 0.5)], [], tracked=True)
+    visit = visits["a"]
+    a_sku = STORE.skus_on(PLATE)[0]
+    b_sku = next(p.sku for p in STORE.products if p.sku != a_sku)
+    visit.add(a_sku, 1, 1.0, 100.0, 0.3)
+    visit.origins[a_sku].add(PLATE)
+    visit.add(b_sku, 3, 1.0, 300.0, 0.3)
+    visit.origins[b_sku].add(next(p.id for p in STORE.plates if p.id != PLATE))
+    visit.held["a"].update({a_sku: 1, b_sku: 3})
+    best = engine._identify(replace(event, delta_g=100.0), visit, "a").best
+    assert best is not None
+    assert best.sku == a_sku
+    assert best.probability > 0.8

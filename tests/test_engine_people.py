@@ -249,6 +249,25 @@ def test_scans_bind_the_people_who_walk_through_the_gate_after_them() -> None:
     assert tracker.pop_bindings() == []
 
 
+def test_a_scan_binds_who_stepped_in_next_even_if_the_crowd_keeps_them_at_the_gate() -> None:
+    """Scanned first, the first shopper is held in the entry area by the crowd while the one
+    scanned after them steps in and walks off first: each still shops on their own scan."""
+    held = Walker([(T0 + 0.8, 0.4, 2.4), (T0 + 9.0, 0.4, 2.4), (T0 + 12.0, 3.0, 1.2),
+                   (T0 + 16.0, 3.0, 1.2)])  # fmt: skip
+    quick = Walker([(T0 + 2.3, 0.4, 3.6), (T0 + 2.8, 0.4, 3.6), (T0 + 5.8, 3.0, 4.8),
+                    (T0 + 16.0, 3.0, 4.8)])  # fmt: skip
+    msgs: list[Message] = [
+        *render_tracks([held, quick], T0, T0 + 16, seed=8),
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="THELD"),
+        GateMsg(gate="entry-1", t=T0 + 2.0, token="TQUICK"),
+    ]
+    tracker = PeopleTracker(STORE)
+    feed(tracker, msgs, until=T0 + 16)
+    assert [(b.track, b.token) for b in tracker.pop_bindings()] == [
+        ("p1", "THELD"), ("p2", "TQUICK")
+    ]  # fmt: skip
+
+
 def test_leaving_through_the_exit_is_reported_and_vanishing_elsewhere_is_not() -> None:
     leaver = Walker([(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 8, 7.7, 3.0)])
     vanisher = Walker([(T0 + 1, 0.4, 2.8), (T0 + 2, 0.4, 2.8), (T0 + 5, 4.0, 1.5)])

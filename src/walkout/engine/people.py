@@ -307,7 +307,6 @@ class _Track:
     misses: int = 0
     born_xy: FloatArray | None = None
     token: str | None = None
-    entry_gate: str | None = None
     passage: tuple[str, float] | None = None
     exit_gate: str | None = None
     #: Recent standing heights from triangulated heads (oldest first), the same in ascending
@@ -781,7 +780,7 @@ class PeopleTracker:
                 self._active.remove(lost)
             lost.history.extend(tr.history)
             tr.history, tr.id, tr.token = lost.history, lost.id, lost.token
-            tr.entry_gate, tr.passage = lost.entry_gate, lost.passage
+            tr.passage = lost.passage
             self._stats.resumed += 1
         self._by_id[tr.id] = tr
 
@@ -829,11 +828,11 @@ class PeopleTracker:
     def _watch_gates(self, tr: _Track, t: float) -> None:
         margin = self.config.gate_margin_m
         if tr.passage is None:
+            # A person has passed an entry gate once inside its area: a scan opens the gate
+            # for the one who steps in next, however long the crowd inside keeps them there.
             inside = next((a.gate.id for a in self._entries if a.near(tr.pos, margin)), None)
             if inside is not None:
-                tr.entry_gate = inside
-            elif tr.entry_gate is not None:
-                tr.passage = (tr.entry_gate, t)
+                tr.passage = (inside, t)
             elif tr.hits == 1:
                 reach = self.config.entry_reach_m
                 first = next((a.gate.id for a in self._entries if a.near(tr.pos, reach)), None)

@@ -286,6 +286,21 @@ def test_leaving_through_the_exit_is_reported_and_vanishing_elsewhere_is_not() -
     assert tracker.tracks() == []
 
 
+def test_an_unbound_person_leaving_reports_a_shopper_lost_in_the_store_leaving() -> None:
+    # The shopper's track is lost mid-store (they vanish); much later someone unbound, of
+    # their height, appears there and walks out: the shopper's visit is reported left too.
+    shopper = Walker([(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 5, 4.0, 1.5)])
+    unbound = Walker([(T0 + 20, 4.0, 1.5), (T0 + 22, 4.0, 1.5), (T0 + 28, 7.7, 3.0)])
+    tracker = PeopleTracker(STORE)
+    msgs = render_poses(STORE, [shopper, unbound], T0, T0 + 29, seed=7)
+    scans = [GateMsg(gate="entry-1", t=T0 + 0.5, token="TS")]
+    feed(tracker, [*msgs, *scans], until=T0 + 29)
+    exits = tracker.pop_exits()
+    assert [(e.token, e.gate) for e in exits] == [(None, "exit-1"), ("TS", "exit-1")]
+    assert exits[1].track == tracker.members("TS")[0]
+    assert exits[1].t == pytest.approx(T0 + 28, abs=0.2)
+
+
 # -- track mode -----------------------------------------------------------------------------
 
 

@@ -22,7 +22,9 @@
 It keeps ~30 s of head and hand history per person for attribution (:meth:`hands_near`,
 :meth:`position`), binds app tokens scanned at entry gates to the people who walk through
 (:meth:`pop_bindings`, :meth:`token_of`) and reports people leaving through exit gates
-(:meth:`pop_exits`). Time comes only from messages.
+(:meth:`pop_exits`); an unbound person leaving also reports a shopper's track that was lost
+in the store leaving (its person most likely walked on untracked). Time comes only from
+messages.
 """
 
 from __future__ import annotations
@@ -127,6 +129,10 @@ class TrackerConfig:
     exit_after_s: float = 1.0
     #: A track confirmed away from the gates resumes a track lost this recently nearby.
     resume_s: float = 10.0
+    #: A shopper's track lost in the store (not resumed) stands in for someone who will leave
+    #: untracked: an unbound person leaving through an exit reports it leaving too, for this
+    #: long after it was lost.
+    lost_exit_s: float = 1800.0
     #: How far a person walks per second, for resuming lost tracks and clamping velocities.
     max_speed: float = 2.5
     #: Gate areas are grown by this margin.
@@ -326,6 +332,16 @@ class _Scan:
     token: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Lost:
+    """A bound track lost away from the exits, whose person has not been seen leaving."""
+
+    track: str
+    token: str
+    t: float
+    height: float
+
+
 class _GateArea:
     """A gate's area, with a fast test of floor points near it."""
 
@@ -374,6 +390,7 @@ class PeopleTracker:
         self._stats = TrackerStats()
         self._active: list[_Track] = []
         self._retired: list[_Track] = []  # confirmed tracks that ended, kept for history
+        self._lost: list[_Lost] = []  # bound tracks lost in the store, oldest first
         self._by_id: dict[str, _Track] = {}
         self._by_external: dict[str, _Track] = {}
         self._serial = 0
@@ -776,6 +793,7 @@ class PeopleTracker:
         else:
             if lost in self._retired:
                 self._retired.remove(lost)
+                self._lost = [x for x in self._lost if x.track != lost.id]
             else:
                 self._active.remove(lost)
             lost.history.extend(tr.history)
@@ -853,6 +871,10 @@ class PeopleTracker:
                 self._retired.append(tr)
                 if tr.exit_gate is not None:
                     self._exits_out.append(ExitEvent(tr.id, tr.token, tr.exit_gate, tr.t))
+                    if tr.token is None:
+                        self._exit_lost(tr, tr.exit_gate)
+                elif tr.token is not None and tr.external is None:
+                    self._lost.append(_Lost(tr.id, tr.token, tr.t, tr.height))
                 if tr.external is not None:
                     del self._by_external[tr.external]
             else:
@@ -869,6 +891,28 @@ class PeopleTracker:
         # The margin, far above rounding, keeps the skip exact: `t - tr.t > wait` cannot hold
         # before `tr.t + wait - 1e-6`.
         self._quiet_until = due - 1e-6
+
+    def _exit_lost(self, tr: _Track, gate: str) -> None:
+        """An unbound person left through ``gate``: most likely a shopper whose own track was
+        lost in a crowd and never resumed (the person walked on under a new, unbound track).
+        Report the lost track leaving too, so its visit closes when its person leaves rather
+        than at closing time. The lost track of the nearest height is chosen (within
+        ``resume_height_m`` where both are known; unknown counts as that far), the longest
+        lost on a tie. A wrong choice changes no receipt's lines: the person of a lost track
+        shops on untracked, so it only closes one stranded visit instead of another (a group's
+        visit still waits for its members who are tracked)."""
+        reach = self.config.resume_height_m
+        self._lost = [x for x in self._lost if tr.t - x.t <= self.config.lost_exit_s]
+
+        def gap(x: _Lost) -> float:
+            d = abs(x.height - tr.height)
+            return reach if np.isnan(d) else d
+
+        fits = [x for x in self._lost if x.t < tr.t and gap(x) <= reach]
+        if fits:
+            pick = min(fits, key=lambda x: (gap(x), x.t))
+            self._lost.remove(pick)
+            self._exits_out.append(ExitEvent(pick.track, pick.token, gate, tr.t))
 
     def _bind(self, now: float) -> None:
         """Give each pending scan, in time order, the first person through its gate after it.

@@ -253,6 +253,8 @@ class _Attribution:
 
     chances: dict[str, float]
     """Chance of each person who may have made it; they sum to 1 or less."""
+    at: tuple[str, ...] = ()
+    """People with a hand at the plate while its load changed."""
     sharers: tuple[str, ...] = ()
     """People who reached in together when the change began (see ``EngineConfig.onset_s``):
     a pick of several units may have been shared between them."""
@@ -271,7 +273,7 @@ class _Attribution:
         rest = sum(c for t, c in self.chances.items() if t != track)
         scale = (1.0 - p) / rest if rest > 0.0 else 0.0
         chances = {track: p} | {t: c * scale for t, c in self.chances.items() if t != track}
-        return _Attribution(chances, self.sharers)
+        return replace(self, chances=chances)
 
 
 @dataclass(frozen=True)
@@ -546,13 +548,14 @@ class Engine:
     def _attribute(self, event: ShelfEvent) -> _Attribution | None:
         """Who may have made a shelf change, with their chances; None if nobody could have."""
         cfg = self.config
+        at = tuple(self._hands_at(event))
         _, near = self._hands_around(event)
         if near:
             chances = sorted(
                 zip((h.track for h in near), self._hand_chances(near).tolist(), strict=True),
                 key=lambda tc: -tc[1],
             )
-            return self._reached_in(event, _Attribution(dict(chances)))
+            return self._reached_in(event, _Attribution(dict(chances), at))
         # No hand seen near the plate: the nearest body, if it could have reached.
         t_mid = 0.5 * (event.t_start + event.t_end)
         best_track, best_d = None, math.inf
@@ -564,7 +567,7 @@ class Engine:
             if d < best_d:
                 best_track, best_d = state.track, d
         if best_track is not None and best_d <= cfg.body_reach_m:
-            return _Attribution({best_track: 0.5})
+            return _Attribution({best_track: 0.5}, at)
         return None
 
     def _floor_distance(self, plate: str, xy: tuple[float, float]) -> float:
@@ -620,7 +623,7 @@ class Engine:
             return []
         if visit.staff:
             self.stats.staff_events += 1
-            self._doubt_others(event, who, (who.track,))
+            self._doubt_others(who, (who.track,))
             return []
         # Picks still waiting on this plate or cart come first: this change may depend on them.
         out = self._settle(lambda w: w.event.plate == event.plate or w.visit is visit)
@@ -647,8 +650,7 @@ class Engine:
         arrived when the load began to change made it (see ``EngineConfig.onset_s``); when
         several had just arrived, they are the change's possible sharers."""
         cfg = self.config
-        at = self._hands_at(event)
-        if len(at) < 2:
+        if len(who.at) < 2:
             return who
         earlier = self.people.hands_near(
             self.store.plate(event.plate).box,
@@ -656,20 +658,20 @@ class Engine:
             event.t_start - cfg.onset_s[1],
         )
         away = {h.track for h in earlier if h.distance > cfg.put_touch_m}
-        fresh = [t for t in at if t in away]
+        fresh = [t for t in who.at if t in away]
         if len(fresh) > 1:
-            return _Attribution(who.chances, tuple(fresh))
+            return replace(who, sharers=tuple(fresh))
         if not fresh:
             return who
         return who.chosen(fresh[0], max(who.chances.get(fresh[0], 0.0), cfg.onset_p))
 
-    def _doubt_others(self, event: ShelfEvent, who: _Attribution, actors: Sequence[str]) -> None:
+    def _doubt_others(self, who: _Attribution, actors: Sequence[str]) -> None:
         """A change made by ``actors`` may have been another party's whose hand was at the
         plate then: lower that party's ``doubt`` by the chance their hands were given."""
         mine = {v.id for t in actors if (v := self._visit_of_track.get(t)) is not None}
         theirs: dict[str, float] = {}
         parties: dict[str, _Visit] = {}
-        for other in self._hands_at(event):
+        for other in who.at:
             v = self._visit_of_track.get(other)
             if v is not None and v.id not in mine:
                 theirs[v.id] = theirs.get(v.id, 0.0) + who.chances.get(other, 0.0)
@@ -693,12 +695,12 @@ class Engine:
             or best.also
             or any(v is None or v.closed or v.staff for v in parties)
         ):
-            self._doubt_others(event, who, (who.track,))
+            self._doubt_others(who, (who.track,))
             return self._apply(event, visit, who, ident)
         n = -best.qty
         sharers = sorted(who.sharers, key=lambda t: -who.chances.get(t, 0.0))[:n]
         among = sum(who.chances.get(t, 0.0) for t in sharers)
-        self._doubt_others(event, who, sharers)
+        self._doubt_others(who, sharers)
         p = self.config.shared_p
         if n > len(sharers) and among > 0.0:
             p *= who.chances.get(sharers[0], 0.0) / among

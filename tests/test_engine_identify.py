@@ -17,6 +17,7 @@ from walkout.engine.identify import (
     StoreIdentifier,
     identify,
     identify_candidates,
+    lane_likelihoods,
 )
 
 
@@ -54,6 +55,49 @@ def test_look_alike_weights_split_the_probability() -> None:
     assert {h.sku for h in top} == {"yog-straw", "yog-peach"}
     assert all(h.qty == -1 for h in top)
     assert all(0.35 < h.probability < 0.65 for h in top)
+
+
+# Two look-alike yoghurts side by side on a 0.3 m plate: straw in x < 1.15, peach beyond.
+LANES = {
+    "yog-straw": ((1.0, 2.0, 0.5), (1.15, 2.4, 0.8)),
+    "yog-peach": ((1.15, 2.0, 0.5), (1.3, 2.4, 0.8)),
+}
+
+
+def test_a_hand_well_inside_a_lane_points_to_its_product() -> None:
+    lanes = lane_likelihoods((1.25, 2.2, 0.6), LANES, sd_m=0.03)
+    assert lanes is not None
+    assert lanes.of("yog-peach") == 1.0
+    assert lanes.of("yog-straw") < 0.01
+    # An item left on the plate outside the lanes may be anywhere: half as likely here.
+    assert lanes.of("cola") == pytest.approx(0.5, abs=0.01)
+    result = identify(-150.3, 0.4, [YOG_A, YOG_B], lanes=lanes)
+    assert result.best is not None
+    assert (result.best.sku, result.best.qty) == ("yog-peach", -1)
+    assert result.best.probability > 0.95
+
+
+def test_a_hand_on_the_border_of_two_lanes_says_nothing_and_a_far_one_nothing_at_all() -> None:
+    lanes = lane_likelihoods((1.15, 2.2, 0.6), LANES, sd_m=0.03)
+    assert lanes is not None
+    assert lanes.of("yog-peach") == pytest.approx(lanes.of("yog-straw"))
+    assert lane_likelihoods((9.0, 9.0, 9.0), LANES, sd_m=0.03) is None
+
+
+@given(x=st.floats(0.9, 1.4), sd=st.floats(0.01, 0.2))
+@settings(max_examples=200, deadline=None)
+def test_lane_likelihoods_are_relative_and_favour_the_nearer_lane(x: float, sd: float) -> None:
+    lanes = lane_likelihoods((x, 2.2, 0.6), LANES, sd_m=sd)
+    assert lanes is not None
+    values = [lanes.of(k) for k in LANES]
+    assert max(values) == 1.0
+    assert all(0.0 <= v <= 1.0 for v in values)
+    straw, peach = lanes.of("yog-straw"), lanes.of("yog-peach")
+    assert (straw >= peach) == (x <= 1.15) or straw == pytest.approx(peach)
+    # A noisier hand says less: the lanes' likelihoods draw together.
+    blurred = lane_likelihoods((x, 2.2, 0.6), LANES, sd_m=2 * sd)
+    assert blurred is not None
+    assert min(blurred.of(k) for k in LANES) >= min(values) - 1e-12
 
 
 def test_camera_evidence_breaks_the_tie() -> None:

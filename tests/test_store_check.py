@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from walkout.cli import app
 from walkout.domain.store import Store, check_store_data
-from walkout.storefile import StoreFileError, check_store_file, load_store
+from walkout.storefile import StoreFileError, check_store_file, load_store, store_json
 
 Data = dict[str, Any]
 
@@ -131,6 +131,18 @@ CASES: list[tuple[str, Callable[[Data], None], str, str]] = [
         _set("plates.0.box", [[3.27, 0.1], [3.48, 0.5, 0.55]]),
         "plates[0].box[0][2]",
         "Field required",
+    ),
+    (
+        "lane with min > max",
+        _set("facings.1.box", [[3.6, 0.1, 0.27], [3.5, 0.5, 0.55]]),
+        "facings[1].box",
+        "box min x = 3.6 is greater than max x = 3.5",
+    ),
+    (
+        "lane away from its plate",
+        _set("facings.1.box", [[5.0, 0.1, 0.27], [5.2, 0.5, 0.55]]),
+        "facings[1].box",
+        "does not meet the box of plate 'G4-S1-P2'",
     ),
     (
         "camera rotation that is not a rotation",
@@ -315,3 +327,16 @@ def test_cli_prints_ids_with_brackets_verbatim(tmp_path: Path) -> None:
     result = runner.invoke(app, ["store", "check", str(file)])
     assert result.exit_code == 1
     assert "unknown plate 'shelf[b]1'" in result.stderr
+
+
+def test_lanes_are_optional_clipped_to_their_plates_and_written_only_when_given() -> None:
+    data = copy.deepcopy(VALID)
+    # The diet cola stands in the right part of the second plate; its lane reaches past it.
+    data["facings"][1]["box"] = [[3.6, 0.0, 0.0], [3.8, 0.6, 0.6]]
+    store = Store.model_validate(data)
+    assert store.lanes_on("G4-S1-P2") == {"012000181146": ((3.6, 0.1, 0.27), (3.69, 0.5, 0.55))}
+    assert store.lanes_on("G4-S1-P1") == {}
+    written = orjson.loads(store_json(store))
+    assert "box" not in written["facings"][0]  # PROTOCOL-exact where there is no lane
+    assert written["facings"][1]["box"] == [[3.6, 0.0, 0.0], [3.8, 0.6, 0.6]]
+    assert Store.model_validate(written) == store

@@ -373,3 +373,26 @@ def test_planogram_mixes_spans_shares_and_look_alikes(template: Template) -> Non
             a, b = by_id[p.id][0], by_id[nxt][0]
             neighbours += a != b and abs(weights[a] - weights[b]) < 0.01 * weights[a]
     assert neighbours >= 10
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_products_sharing_a_plate_stand_in_lanes_side_by_side(template: Template) -> None:
+    s = store(template)
+    for plate in s.plates:
+        skus = s.skus_on(plate.id)
+        lanes = s.lanes_on(plate.id)
+        if len(skus) == 1:
+            assert lanes == {}
+            continue
+        assert set(lanes) == set(skus)
+        (lo, hi), (lo2, hi2) = (lanes[k] for k in skus)
+        axis = next(i for i in range(3) if hi[i] != plate.box[1][i])
+        # Two halves along the shelf, each as deep and high as the plate's box.
+        assert lo == plate.box[0]
+        assert hi2 == plate.box[1]
+        assert hi[axis] == lo2[axis] == pytest.approx(sum(b[axis] for b in plate.box) / 2, abs=1e-3)
+        assert [v for i, v in enumerate(hi) if i != axis] == [
+            v for i, v in enumerate(plate.box[1]) if i != axis
+        ]
+        assert axis in (0, 1)
+    assert all(f.box is None for f in s.facings if len(s.skus_on(f.plates[0])) == 1)

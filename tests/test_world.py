@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_engine_replay import shared_plate_store
 from walkout.domain.geometry import points_in_polygon
 from walkout.domain.store import Store
 from walkout.sim.behaviour import REACH_M, STAND_REACH_M, Catalogue, Shelves
@@ -412,3 +413,31 @@ def test_visit_choices_follow_the_scenario() -> None:
 def test_age_restricted_products_are_picked_sometimes() -> None:
     picked = {e.sku for name in RUNS for e in run(name).truth.events if e.kind == "pick"}
     assert any(STORE.product(sku).age_restricted for sku in picked)
+
+
+def test_a_shopper_reaches_into_the_lane_of_the_product_taken_or_put_back() -> None:
+    store = shared_plate_store()
+    timeline = simulate_world(store, SCENARIOS["busy"], seed=3, minutes=2.0)
+    people = {p.person: p for p in timeline.people}
+    checked = 0
+    for e in timeline.truth.events:
+        lanes = store.lanes_on(e.plate)
+        if e.kind not in ("pick", "put") or e.sku not in lanes:
+            continue
+        person = people[e.person]
+        i = person.index_at(e.t)
+        assert i is not None
+        plate = np.array(store.plate(e.plate).box)
+        hands = person.hands[i]
+        hand = hands[int(np.argmin([box_gap(plate, h) for h in hands]))]
+        assert box_gap(plate, hand) == 0.0, "the hand is at the plate"
+        mine = np.array(lanes[e.sku])
+        assert all(
+            box_gap(mine, hand) < box_gap(np.array(b), hand) for k, b in lanes.items() if k != e.sku
+        )
+        checked += 1
+    assert checked >= 30
+
+
+def box_gap(box: np.ndarray, point: np.ndarray) -> float:
+    return float(np.linalg.norm(np.maximum(box[0] - point, 0.0) + np.maximum(point - box[1], 0.0)))

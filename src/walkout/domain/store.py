@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,6 +37,22 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Point2 = tuple[Finite, Finite]
 Point3 = tuple[Finite, Finite, Finite]
 Polygon = Annotated[list[Point2], Field(min_length=3)]
+
+
+def _ordered(box: tuple[Point3, Point3]) -> tuple[Point3, Point3]:
+    lo, hi = box
+    for axis, a, b in zip("xyz", lo, hi, strict=True):
+        if a > b:
+            raise PydanticCustomError(
+                "box_order",
+                "box min {axis} = {a} is greater than max {axis} = {b}",
+                {"axis": axis, "a": a, "b": b},
+            )
+    return box
+
+
+Box = Annotated[tuple[Point3, Point3], AfterValidator(_ordered)]
+"""An axis-aligned volume, ``[min corner, max corner]``."""
 
 
 class StrictModel(BaseModel):
@@ -104,23 +121,10 @@ class Product(StrictModel):
 
 class Plate(StrictModel):
     id: Id
-    box: tuple[Point3, Point3] = Field(
+    box: Box = Field(
         description="Axis-aligned volume [min corner, max corner] where a hand touches the plate."
     )
     hz: Annotated[float, Field(gt=0, le=10_000)] = 60.0
-
-    @field_validator("box")
-    @classmethod
-    def _ordered(cls, box: tuple[Point3, Point3]) -> tuple[Point3, Point3]:
-        lo, hi = box
-        for axis, a, b in zip("xyz", lo, hi, strict=True):
-            if a > b:
-                raise PydanticCustomError(
-                    "box_order",
-                    "box min {axis} = {a} is greater than max {axis} = {b}",
-                    {"axis": axis, "a": a, "b": b},
-                )
-        return box
 
     def contains(self, point: Sequence[float], margin: float = 0.0) -> bool:
         lo, hi = self.box
@@ -135,6 +139,20 @@ class Plate(StrictModel):
 class Facing(StrictModel):
     sku: Id
     plates: Annotated[list[Id], Field(min_length=1)]
+    box: Box | None = Field(
+        default=None,
+        description="The product's lane: the part of its plates' boxes in front of it, where a "
+        "hand reaches to take it (products sharing a plate stand side by side). Absent: "
+        "anywhere on its plates.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _plain_without_box(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Write ``box`` only for a lane, so other facings stay PROTOCOL-exact."""
+        data = handler(self)
+        if isinstance(data, dict) and self.box is None:
+            data.pop("box", None)
+        return data
 
 
 Matrix3 = tuple[Point3, Point3, Point3]
@@ -230,6 +248,11 @@ class Store(StrictModel):
     def plates_of(self, sku: str) -> tuple[str, ...]:
         return self._index().sku_plates.get(sku, ())
 
+    def lanes_on(self, plate_id: str) -> dict[str, Box]:
+        """The lanes of the products on a plate that has them, clipped to the plate's box:
+        where a hand reaches for each product. Empty when no facing there has a lane."""
+        return self._index().lanes.get(plate_id, {})
+
     def _index(self) -> _StoreIndex:
         cached = self.__dict__.get("_walkout_index")
         if cached is None:
@@ -244,21 +267,37 @@ class _StoreIndex:
     plates: dict[str, Plate]
     plate_skus: dict[str, tuple[str, ...]]
     sku_plates: dict[str, tuple[str, ...]]
+    lanes: dict[str, dict[str, Box]]
 
     @staticmethod
     def build(store: Store) -> _StoreIndex:
         plate_skus: dict[str, list[str]] = {}
         sku_plates: dict[str, list[str]] = {}
+        lanes: dict[str, dict[str, Box]] = {}
+        plates = {p.id: p for p in store.plates}
         for facing in store.facings:
             for pid in facing.plates:
                 plate_skus.setdefault(pid, []).append(facing.sku)
                 sku_plates.setdefault(facing.sku, []).append(pid)
+                lane = None if facing.box is None else box_overlap(facing.box, plates[pid].box)
+                if lane is not None:
+                    lanes.setdefault(pid, {})[facing.sku] = lane
         return _StoreIndex(
             products={p.sku: p for p in store.products},
             plates={p.id: p for p in store.plates},
             plate_skus={k: tuple(v) for k, v in plate_skus.items()},
             sku_plates={k: tuple(v) for k, v in sku_plates.items()},
+            lanes=lanes,
         )
+
+
+def box_overlap(a: Box, b: Box) -> Box | None:
+    """The part two boxes share, or None when they do not meet."""
+    lo = (max(a[0][0], b[0][0]), max(a[0][1], b[0][1]), max(a[0][2], b[0][2]))
+    hi = (min(a[1][0], b[1][0]), min(a[1][1], b[1][1]), min(a[1][2], b[1][2]))
+    if any(lo[i] > hi[i] for i in range(3)):
+        return None
+    return (lo, hi)
 
 
 @dataclass(frozen=True)
@@ -303,7 +342,8 @@ def reference_problems(store: Store) -> list[StoreProblem]:
     problems += _duplicates("gate", "gates", [g.id for g in store.gates])
     problems += _duplicates("fixture", "fixtures", [f.id for f in store.fixtures])
     skus = {p.sku for p in store.products}
-    plates = {p.id for p in store.plates}
+    plate_boxes = {p.id: p.box for p in store.plates}
+    plates = plate_boxes.keys()
     seen_pairs: set[tuple[str, str]] = set()
     for i, facing in enumerate(store.facings):
         if facing.sku not in skus:
@@ -311,6 +351,12 @@ def reference_problems(store: Store) -> list[StoreProblem]:
         for j, pid in enumerate(facing.plates):
             if pid not in plates:
                 problems.append(StoreProblem(f"facings[{i}].plates[{j}]", f"unknown plate {pid!r}"))
+            elif facing.box is not None and box_overlap(facing.box, plate_boxes[pid]) is None:
+                problems.append(
+                    StoreProblem(
+                        f"facings[{i}].box", f"the lane does not meet the box of plate {pid!r}"
+                    )
+                )
             elif (facing.sku, pid) in seen_pairs:
                 problems.append(
                     StoreProblem(

@@ -65,7 +65,13 @@ from walkout.domain.messages import (
 )
 from walkout.domain.store import Product, Store
 from walkout.domain.truth import Receipt, ReceiptLine, Receipts
-from walkout.engine.identify import Identification, IdentifyParams, identify
+from walkout.engine.identify import (
+    Identification,
+    IdentifyParams,
+    LaneLikelihoods,
+    identify,
+    lane_likelihoods,
+)
 from walkout.engine.people import HandEvidence, PeopleTracker, TrackerConfig
 from walkout.engine.shelf import PendingRise, ShelfDetector, ShelfEvent, ShelfParams
 
@@ -103,6 +109,10 @@ class EngineConfig:
     #: attributions it gave 0.65-0.9 were all right: too unsure for such hands.
     distance_scale_m: float = 0.08
     tracked_distance_scale_m: float = 0.03
+    #: Where the actor's hand was at a plate whose products stand in lanes (facing ``box``)
+    #: tells which product it reached for: their hand in the plate's box from this long before
+    #: the change to this long after it, at the hand's position error (the scales above).
+    lane_margin_s: float = 0.2
     #: Product sightings within this of a plate's box count as evidence for its changes.
     sighting_radius_m: float = 0.6
     #: How long product sightings are kept, in seconds of stream time.
@@ -718,11 +728,15 @@ class Engine:
     def _identify(self, event: ShelfEvent, visit: _Visit, track: str) -> Identification:
         """What a change may have been, from its weight and the product sightings so far."""
         evidence = self._evidence_scores(event.plate, event.t_start, event.t_end)
+        lanes = self._lane_likelihoods(event, track)
         if event.delta_g < 0:
             # Taken: the plate's own products, or items shoppers left there.
             own = self._own[event.plate]
             foreign = [self.store.product(s) for s, n in self._foreign[event.plate].items() if n]
-            return identify(event.delta_g, event.sd_g, own, foreign, evidence, self.config.identify)
+            return identify(
+                event.delta_g, event.sd_g, own, foreign, evidence, self.config.identify,
+                lanes=lanes,
+            )  # fmt: skip
         # Put down: only what is in the cart (units as weighed when picked), as many as are
         # there; most likely back where it came from, and by the person who picked it.
         cfg = self.config
@@ -735,7 +749,28 @@ class Engine:
             for s, n in in_cart.items()
         }
         sd = math.hypot(event.sd_g, cfg.weigh_floor_g)
-        return identify(event.delta_g, sd, units, (), evidence, cfg.identify, in_cart, priors)
+        return identify(
+            event.delta_g, sd, units, (), evidence, cfg.identify, in_cart, priors, lanes
+        )
+
+    def _lane_likelihoods(self, event: ShelfEvent, track: str) -> LaneLikelihoods | None:
+        """Which lane of a plate whose products stand in lanes the person's hand was in while
+        its load changed (``lane_margin_s`` either side), as evidence of the product."""
+        lanes = self.store.lanes_on(event.plate)
+        if not lanes:
+            return None
+        cfg = self.config
+        hand = self.people.hand_at(
+            track,
+            self._boxes[event.plate],
+            event.t_start - cfg.lane_margin_s,
+            event.t_end + cfg.lane_margin_s,
+            cfg.put_touch_m,
+        )
+        if hand is None:
+            return None
+        scale = cfg.tracked_distance_scale_m if self._tracked else cfg.distance_scale_m
+        return lane_likelihoods(hand, lanes, scale)
 
     def _apply(
         self, event: ShelfEvent, visit: _Visit, who: _Attribution, ident: Identification

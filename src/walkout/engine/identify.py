@@ -24,8 +24,9 @@ from itertools import combinations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr
 
-from walkout.domain.store import Product, Store
+from walkout.domain.store import Box, Product, Store
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -53,6 +54,9 @@ class IdentifyParams:
     """The unexplained change is uniform on ±this range."""
     evidence_floor: float = 0.05
     """Added to every camera score, so that a product no camera saw is not ruled out."""
+    lane_floor: float = 0.02
+    """Added to every lane likelihood (relative to the likeliest), so that a hand seen in the
+    wrong lane, or a wrong person's hand, does not rule a product out."""
     min_probability: float = 1e-4
     max_hypotheses: int = 20
 
@@ -134,13 +138,15 @@ def identify(
     params: IdentifyParams | None = None,
     limits: Mapping[str, int] | None = None,
     priors: Mapping[str, float] | None = None,
+    lanes: LaneLikelihoods | None = None,
 ) -> Identification:
     """Rank what a change of ``delta_g`` ± ``sd_g`` grams on a plate may have been.
 
     ``limits`` caps the units of a product that can have moved (a cart's count, for a put);
-    ``priors`` scales each product's prior (positive; default 1)."""
+    ``priors`` scales each product's prior (positive; default 1); ``lanes`` are the relative
+    likelihoods of where the hand was."""
     candidates = Candidates.build(plate_products, other_products)
-    return identify_candidates(delta_g, sd_g, candidates, evidence, params, limits, priors)
+    return identify_candidates(delta_g, sd_g, candidates, evidence, params, limits, priors, lanes)
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,7 @@ def identify_candidates(
     params: IdentifyParams | None = None,
     limits: Mapping[str, int] | None = None,
     priors: Mapping[str, float] | None = None,
+    lanes: LaneLikelihoods | None = None,
 ) -> Identification:
     """:func:`identify` over prebuilt :class:`Candidates` (see :class:`StoreIdentifier`)."""
     p = params or IdentifyParams()
@@ -246,15 +253,14 @@ def identify_candidates(
     log_total = float(np.logaddexp(np.logaddexp.reduce(log_post), log_unexplained))
     prob = np.exp(log_post - log_total)
     unexplained = math.exp(log_unexplained - log_total)
+    # Cameras and the hand's lane say which product, not whether: they reweight products
+    # among themselves.
     if evidence:
-        # Reweight products among themselves: camera scores say which, not whether.
         scores = np.array([p.evidence_floor + evidence.get(sku, 0.0) for sku in c.skus])
-        two = k2 >= 0
-        factor = np.where(two, (scores[k1] + scores[np.where(two, k2, 0)]) / 2.0, scores[k1])
-        weighted = prob * factor
-        total = float(weighted.sum())
-        if total > 0.0:  # all zero when the change is unexplained: nothing to reweight
-            prob = weighted * (prob.sum() / total)
+        prob = _reweighted(prob, scores, k1, k2)
+    if lanes is not None:
+        scores = np.array([p.lane_floor + lanes.of(sku) for sku in c.skus])
+        prob = _reweighted(prob, scores, k1, k2)
     order = np.argsort(-prob, kind="stable")[: p.max_hypotheses]
     hypotheses = []
     for i in order.tolist():
@@ -272,6 +278,62 @@ def identify_candidates(
             )
         )
     return Identification(tuple(hypotheses), unexplained)
+
+
+def _reweighted(prob: FloatArray, scores: FloatArray, k1: IntArray, k2: IntArray) -> FloatArray:
+    """Hypothesis probabilities times their products' scores (a mix: the mean of its two),
+    keeping their total."""
+    two = k2 >= 0
+    factor = np.where(two, (scores[k1] + scores[np.where(two, k2, 0)]) / 2.0, scores[k1])
+    weighted: FloatArray = prob * factor
+    total = float(weighted.sum())
+    if total > 0.0:  # all zero when the change is unexplained: nothing to reweight
+        weighted *= float(prob.sum()) / total
+        return weighted
+    return prob
+
+
+@dataclass(frozen=True)
+class LaneLikelihoods:
+    """How likely it is that a hand seen at the plate reached for each of its products, relative
+    to the likeliest (1): ``by_sku`` for the products in lanes, ``other`` for any other
+    product (one left on the plate may lie anywhere on it)."""
+
+    by_sku: Mapping[str, float]
+    other: float
+
+    def of(self, sku: str) -> float:
+        return self.by_sku.get(sku, self.other)
+
+
+def lane_likelihoods(
+    hand: Sequence[float], lanes: Mapping[str, Box], sd_m: float
+) -> LaneLikelihoods | None:
+    """Where a hand was at a plate whose products stand in lanes (``Store.lanes_on``), as
+    evidence of which product it reached for; None when it is far from every lane.
+
+    A hand reaching for a product is anywhere in its lane, seen with an error of ``sd_m`` on
+    each axis: the density of where it is seen is the lane's uniform density smoothed by that
+    error. A product outside the lanes may be anywhere on the plate: its density is the lanes'
+    mean."""
+    x = np.asarray(hand, dtype=float)
+    density: dict[str, float] = {}
+    for sku, (lo, hi) in lanes.items():
+        a, b = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        # The chance that a hand seen at x is in [a, b], each side's tail taken from where
+        # it is small (no cancellation far out).
+        above = x > (a + b) / 2
+        inside = np.where(
+            above,
+            ndtr((b - x) / sd_m) - ndtr((a - x) / sd_m),
+            ndtr((x - a) / sd_m) - ndtr((x - b) / sd_m),
+        )
+        density[sku] = float(np.prod(inside / np.maximum(b - a, sd_m)))
+    other = sum(density.values()) / len(density)
+    top = max(density.values())
+    if top <= 0.0:
+        return None
+    return LaneLikelihoods({sku: d / top for sku, d in density.items()}, other / top)
 
 
 class StoreIdentifier:

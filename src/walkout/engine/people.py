@@ -548,6 +548,29 @@ class PeopleTracker:
             (point(h.hands[i, 0]), point(h.hands[i, 1])),
         )
 
+    def hand_at(
+        self,
+        track_id: str,
+        box: Sequence[Sequence[float]] | FloatArray,
+        t0: float,
+        t1: float,
+        reach: float,
+    ) -> tuple[float, float, float] | None:
+        """Where the person's hand was at ``box`` in ``[t0, t1]``: the mean of the observations
+        of their nearer hand that came within ``reach`` of it (None: none came that near)."""
+        tr = self._by_id.get(track_id)
+        if tr is None:
+            return None
+        hands = tr.history.hands[tr.history.span(t0, t1)]
+        d = box_distance(np.nan_to_num(hands, nan=np.inf), box)
+        nearer = np.argmin(d, axis=1)
+        rows = np.arange(len(hands))
+        close = d[rows, nearer] <= reach
+        if not close.any():
+            return None
+        mean = hands[rows[close], nearer[close]].mean(axis=0)
+        return (float(mean[0]), float(mean[1]), float(mean[2]))
+
     def hands_near(
         self, box: Sequence[Sequence[float]], t0: float, t1: float
     ) -> list[HandEvidence]:

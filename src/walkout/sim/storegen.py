@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from walkout.domain.store import (
+    Box,
     Camera,
     Component,
     Facing,
@@ -1415,34 +1416,55 @@ class _Planogram:
     products: list[Product]
     facings: list[Facing]
 
-    def place(self, item: _Item, plates: list[str]) -> None:
+    def place(self, item: _Item, plates: list[Plate], lane: Box | None = None) -> None:
         self.products.append(item.product)
-        self.facings.append(Facing(sku=item.product.sku, plates=plates))
+        self.facings.append(Facing(sku=item.product.sku, plates=[p.id for p in plates], box=lane))
+
+
+def _lanes(plate: Plate, run_axis: int) -> tuple[Box, Box]:
+    """A plate's box split in two along its shelf's run: the lanes of two products side by
+    side on it, the first in the lower half."""
+    lo, hi = plate.box
+    mid = round((lo[run_axis] + hi[run_axis]) / 2, 3)
+    first_hi, second_lo = list(hi), list(lo)
+    first_hi[run_axis] = second_lo[run_axis] = mid
+    return (lo, _point3(first_hi)), (_point3(second_lo), hi)
+
+
+def _point3(p: list[float]) -> tuple[float, float, float]:
+    return (p[0], p[1], p[2])
 
 
 def _fill_shelf(
-    plates: list[str],
+    plates: list[Plate],
+    run_axis: int,
     pool: _Pool,
     span_p: tuple[float, float, float],
     gram: _Planogram,
     rng: np.random.Generator,
 ) -> None:
-    """Face products of ``pool`` on a run of adjacent plates, left to right."""
+    """Face products of ``pool`` on a run of adjacent plates, left to right; two products on
+    one plate stand side by side, each in its lane (half the plate along ``run_axis``)."""
     i = 0
     while i < len(plates):
         item = pool.take()
         nxt = pool.peek()
         if nxt is not None and nxt.family == item.family and rng.random() < SHARE_P:
-            gram.place(item, [plates[i]])
-            gram.place(pool.take(), [plates[i]])
+            first, second = _lanes(plates[i], run_axis)
+            gram.place(item, [plates[i]], first)
+            gram.place(pool.take(), [plates[i]], second)
             i += 1
             continue
         span = min(int(rng.choice(3, p=span_p)) + 1, len(plates) - i)
-        gram.place(item, plates[i : i + span])
         if span == 1 and rng.random() < MIXED_P:
             other = pool.take_unlike(item.product.weight_g)
             if other is not None:
-                gram.place(other, [plates[i]])
+                first, second = _lanes(plates[i], run_axis)
+                gram.place(item, [plates[i]], first)
+                gram.place(other, [plates[i]], second)
+                i += 1
+                continue
+        gram.place(item, plates[i : i + span])
         i += span
 
 
@@ -1481,7 +1503,7 @@ def _build_unit(
                 options = _CATEGORIES[key].plates_per_bay
                 count = min(options) if layout.bay_plates == "fewest" else int(rng.choice(options))
                 width = BAY_M / count
-                ids: list[str] = []
+                bay_plates: list[Plate] = []
                 for k in range(count):
                     n += 1
                     a = start + bay * BAY_M + k * width
@@ -1489,9 +1511,10 @@ def _build_unit(
                     box = _box(
                         unit, face.normal, (a + PLATE_GAP_M, a + width - PLATE_GAP_M), (z0, z1)
                     )
-                    plates.append(Plate(id=pid, box=box, hz=PLATE_HZ))
-                    ids.append(pid)
-                _fill_shelf(ids, pools[key], layout.span_p, gram, rng)
+                    bay_plates.append(Plate(id=pid, box=box, hz=PLATE_HZ))
+                plates += bay_plates
+                run_axis = 1 if unit.along_y else 0
+                _fill_shelf(bay_plates, run_axis, pools[key], layout.span_p, gram, rng)
     return plates
 
 

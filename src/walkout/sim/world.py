@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from walkout.domain.geometry import points_in_polygon, polygon_bounds
-from walkout.domain.store import Gate, Store
+from walkout.domain.store import Box, Gate, Store
 from walkout.domain.truth import Restock, Truth, TruthEvent, TruthKind, TruthSession
 from walkout.sim.behaviour import Catalogue, Handoff, Held, Leave, Shelves, Stand, Task, Visit
 from walkout.sim.navigation import FloorGrid, Point
@@ -591,13 +591,16 @@ class _World:
         assert stand.at.dist(a.at) < 1e-6, "acting away from the chosen stand"
         plate = self.store.plate(visit.plate)
         (_, _, z0), (_, _, z1) = plate.box
-        target = (stand.hand[0], stand.hand[1], z0 + float(rng.uniform(0.3, 0.7)) * (z1 - z0))
-        a.face = math.atan2(target[1] - a.y, target[0] - a.x)
+        z = z0 + float(rng.uniform(0.3, 0.7)) * (z1 - z0)
         side = 1 if rng.random() < 0.7 else 0
+        sku = self._pick_sku(visit) if visit.kind == "pick" else visit.sku
+        hx, hy = _into_lane(stand.hand, self.store.lanes_on(plate.id).get(sku or ""))
+        target = (hx, hy, z)
+        a.face = math.atan2(target[1] - a.y, target[0] - a.x)
         t_touch = t + TURN_S + RAMP_S
         contact: PlateContact | None = None
         if visit.kind == "pick":
-            contact = self._pick(a, visit, t_touch, side)
+            contact = None if sku is None else self._pick(a, visit.plate, sku, t_touch, side)
         elif visit.kind == "lean":
             hold = float(rng.uniform(2.0, 6.0))
             hold_g = float(rng.uniform(200, 800))
@@ -629,16 +632,16 @@ class _World:
             )
         )  # fmt: skip
 
-    def _pick(self, a: _Agent, visit: Visit, t: float, side: int) -> PlateContact | None:
-        rng, sc = self.rng, self.sc
+    def _pick_sku(self, visit: Visit) -> str | None:
+        """The product a pick reaches for: the one wanted if it is there, else any left."""
         plate = visit.plate
         skus = [s for s in self.store.skus_on(plate) if self.shelves.count(plate, s) > 0]
         if visit.sku is not None and visit.sku in skus:
-            sku = visit.sku
-        elif skus:
-            sku = skus[int(rng.integers(len(skus)))]
-        else:
-            return None
+            return visit.sku
+        return skus[int(self.rng.integers(len(skus)))] if skus else None
+
+    def _pick(self, a: _Agent, plate: str, sku: str, t: float, side: int) -> PlateContact:
+        rng, sc = self.rng, self.sc
         want = int(rng.integers(2, 4)) if rng.random() < sc.multi_unit else 1
         weights = self.shelves.take(plate, sku, want, rng)
         hold = float(rng.uniform(0.8, 1.2)) + 0.3 * (len(weights) - 1)
@@ -800,6 +803,19 @@ class _World:
             person=a.person, token=a.party.token, height_m=a.height, t=t, xy=xy,
             heading=heading, hands=hands, staff=a.party.staff,
         )  # fmt: skip
+
+
+def _into_lane(hand: tuple[float, float], lane: Box | None) -> tuple[float, float]:
+    """A hand's floor target moved into a product's lane on its plate (4 cm in from its
+    sides, as a stand's target is in from the plate's), unchanged without a lane."""
+    if lane is None:
+        return hand
+    (x0, y0, _), (x1, y1, _) = lane
+    inset_x, inset_y = min(0.04, (x1 - x0) / 2), min(0.04, (y1 - y0) / 2)
+    return (
+        min(max(hand[0], x0 + inset_x), x1 - inset_x),
+        min(max(hand[1], y0 + inset_y), y1 - inset_y),
+    )
 
 
 def rest_hands(xy: FloatArray, heading: FloatArray, height: float) -> FloatArray:

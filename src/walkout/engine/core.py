@@ -10,9 +10,10 @@ the messages only, so the same input always gives the same events.
 
 Per message: weights go to the shelf detector, poses and tracks to the people tracker, gate
 scans open visits and bind people to tokens, product sightings are kept as evidence. Each
-shelf event is identified by weight (and sightings), attributed to the person whose hand was in
-the plate's box, and becomes an ``ItemAdded`` or ``ItemRemoved`` on that person's visit. When
-every person of a visit has left through an exit, the visit closes and its receipt follows.
+shelf event is identified by weight (and sightings, and on a plate shared by products in lanes,
+the lane the hand was in), attributed to the person whose hand was in the plate's box, and
+becomes an ``ItemAdded`` or ``ItemRemoved`` on that person's visit. When every person of a
+visit has left through an exit, the visit closes and its receipt follows.
 
 Hard cases: a pick that its weight leaves ambiguous (look-alikes) waits, about a second at
 most, for a product sighting; a rise is confirmed as a put as soon as the hands that made it

@@ -10,7 +10,8 @@ where ``w_i`` and ``sd_i`` are the products' unit weight and its spread, times a
 favours the plate's own products and small counts. Products faced elsewhere (an item put back
 on the wrong plate, or a misplaced one taken again) share a small prior. A broad "unexplained"
 alternative (a bag or phone set down, a merged rest) takes what no product explains. Optional
-camera evidence (``product`` message scores) reweights the products among themselves.
+camera evidence (``product`` message scores) and, on a plate whose products stand in lanes,
+where the hand was (:func:`lane_likelihoods`) reweight the products among themselves.
 
 Look-alike weights give split probabilities: that split is the engine's confidence signal.
 """

@@ -287,15 +287,20 @@ def test_adversarial_run_has_every_behaviour() -> None:
             assert e.sku not in STORE.skus_on(e.plate) or len(STORE.plates_of(e.sku)) > 1
 
 
-def test_picks_are_seen_in_hand() -> None:
+def test_picks_and_puts_are_seen_in_hand() -> None:
     tl = run("busy")
     picks = [e for e in tl.truth.events if e.kind == "pick"]
-    assert len(tl.sightings) == len(picks)
+    puts = [e for e in tl.truth.events if e.kind in ("put", "misplace")]
+    assert puts
+    assert len(tl.sightings) == len(picks) + len(puts)
     for e in picks:
         seen = [s for s in tl.sightings if s.sku == e.sku and 0 < s.t - e.t < 2.5]
         assert seen
         c = contact_for(tl, e.plate, e.t, "pick")
         assert any(s.t > c.t_end for s in seen)
+    for e in puts:  # seen on its way down, before it touches the shelf
+        c = contact_for(tl, e.plate, e.t, "put")
+        assert any(s.sku == e.sku and c.t_start - 0.5 < s.t < c.t_start for s in tl.sightings)
 
 
 def test_rush_reaches_overlap_at_one_fixture() -> None:

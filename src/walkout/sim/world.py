@@ -61,6 +61,8 @@ OVERRUN_S = 300.0
 """After arrivals stop, people still inside skip their remaining visits after this long."""
 GIVE_UP_S = 1800.0
 """A run with people still inside this long after arrivals stop is a bug: it raises."""
+PUT_SEEN_S = 0.15
+"""A unit being put down is seen in the hand this long before it touches the shelf."""
 VISIT_PATIENCE_S = 45.0
 """Longest walk to a plate or a group member, and longest wait for a hand-over."""
 _DODGES = [math.radians(a) for a in (0, -25, 25, -50, 50, -80, 80, -110, 110)]
@@ -608,7 +610,7 @@ class _World:
                 plate.id, t_touch, t_touch + hold, 0.0, hold_g=hold_g, kind="lean"
             )
         elif visit.kind in ("put", "misplace"):
-            contact = self._put(a, visit, t_touch)
+            contact = self._put(a, visit, t_touch, side)
         elif visit.kind == "restock":
             contact = self._restock(a, plate.id, t_touch)
         if contact is None:  # a touch, or nothing left to take or to restock
@@ -681,11 +683,13 @@ class _World:
         k = int(self.rng.integers(0, len(a.tasks)))  # the last task is always Leave
         a.tasks.insert(k, task)
 
-    def _put(self, a: _Agent, visit: Visit, t: float) -> PlateContact | None:
+    def _put(self, a: _Agent, visit: Visit, t: float, side: int) -> PlateContact | None:
         item = visit.item
         if item is None or item not in a.holding:
             return None
         a.holding.remove(item)
+        # The unit is in view in the hand as it reaches the shelf, as a pick's is as it leaves.
+        self.pending_sightings.append(_PendingSighting(a.person, t - PUT_SEEN_S, item.sku, side))
         self.shelves.put(visit.plate, item.sku, [item.weight_g])
         hold = float(self.rng.uniform(0.8, 1.2))
         press = float(self.rng.uniform(10, 30))

@@ -290,6 +290,28 @@ def test_a_put_is_the_unit_picked_from_that_plate_rather_than_a_look_alike_from_
     assert best.probability > 0.8
 
 
+def test_a_put_goes_to_the_one_of_two_hands_whose_party_holds_what_came_down() -> None:
+    # Both hands were at the plate all along; only a's party holds a unit that weighs what
+    # came down, so b cannot have put it there.
+    both = [hand("a", 0.0, 0.5), hand("b", 0.0, 0.5)]
+    engine, event, visits = scripted_engine(both, both, tracked=True)
+    a_sku = STORE.skus_on(PLATE)[0]
+    other = next(p for p in STORE.products if abs(p.weight_g - UNIT_G) > 100.0)
+    visits["a"].add(a_sku, 1, 1.0, UNIT_G, 0.3)
+    visits["a"].origins[a_sku].add(PLATE)
+    visits["a"].held["a"][a_sku] = 1
+    visits["b"].add(other.sku, 1, 1.0, other.weight_g, 0.3)
+    visits["b"].held["b"][other.sku] = 1
+    unweighed = engine._attribute(replace(event, delta_g=UNIT_G))
+    assert unweighed is not None
+    assert unweighed.p < 0.6  # the hands alone cannot tell
+    out = engine._on_shelf(replace(event, delta_g=UNIT_G))
+    removed = [e for e in out if isinstance(e, ItemRemoved)]
+    assert [(e.token, e.sku, e.qty) for e in removed] == [("A", a_sku, 1)]
+    assert removed[0].evidence.person_p > 0.99
+    assert visits["b"].lines[other.sku].qty == 1
+
+
 # -- lanes: where on a shared plate the hand reached ------------------------------------------
 
 

@@ -628,16 +628,22 @@ class Engine:
     def _on_shelf(self, event: ShelfEvent) -> list[CartEvent]:
         self.stats.shelf_events += 1
         who = self._attribute(event)
+        out: list[CartEvent] = []
+        if who is not None and event.delta_g > 0 and len(who.chances) > 1:
+            # Picks still waiting on this plate or on a candidate's cart come first.
+            tokens = {v.token for t in who.chances if (v := self._visit_of_track.get(t))}
+            out = self._settle(lambda w: w.event.plate == event.plate or w.visit.token in tokens)
+            who = self._weighed_by_carts(event, who)
         visit = self._visit_of_track.get(who.track) if who is not None else None
         if who is None or visit is None or visit.closed:
             self.stats.unattributed += 1
-            return []
+            return out
         if visit.staff:
             self.stats.staff_events += 1
             self._doubt_others(who, (who.track,))
-            return []
+            return out
         # Picks still waiting on this plate or cart come first: this change may depend on them.
-        out = self._settle(lambda w: w.event.plate == event.plate or w.visit is visit)
+        out += self._settle(lambda w: w.event.plate == event.plate or w.visit is visit)
         ident = self._identify(event, visit, who.track)
         best = ident.best
         if best is not None and event.delta_g < 0 and best.probability < self.config.sure_p:
@@ -646,6 +652,24 @@ class Engine:
                 self._waiting.append(_Waiting(event, visit, who, likely))
                 return out
         return out + self._apply_shared(event, visit, who, ident)
+
+    def _weighed_by_carts(self, event: ShelfEvent, who: _Attribution) -> _Attribution:
+        """Between people who may have put something down, weigh each by how well what their
+        party holds explains the load that came (``Identification.log_likelihood``): a shopper
+        can only put down what they hold. Staff, and people on no open visit, are not weighed
+        (they count as well as the best)."""
+        logs: dict[str, float] = {}
+        for track in who.chances:
+            visit = self._visit_of_track.get(track)
+            if visit is not None and not visit.closed and not visit.staff:
+                logs[track] = self._identify(event, visit, track).log_likelihood
+        if not logs:
+            return who
+        top = max(logs.values())
+        weighed = {t: c * math.exp(logs.get(t, top) - top) for t, c in who.chances.items()}
+        scale = sum(who.chances.values()) / sum(weighed.values())
+        chances = sorted(((t, c * scale) for t, c in weighed.items()), key=lambda tc: -tc[1])
+        return replace(who, chances=dict(chances))
 
     def _hands_at(self, event: ShelfEvent) -> list[str]:
         """The people with a hand at the plate while its load changed."""

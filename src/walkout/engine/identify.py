@@ -99,6 +99,9 @@ class Identification:
 
     hypotheses: tuple[Hypothesis, ...]
     unexplained: float
+    log_likelihood: float = 0.0
+    """Log density of the measured change under all the hypotheses and the unexplained one
+    together, with their priors: how well this candidate set explains the change at all."""
 
     @property
     def best(self) -> Hypothesis | None:
@@ -225,8 +228,9 @@ def identify_candidates(
         cap = np.array([limits.get(sku, 0) for sku in c.skus], dtype=np.int64)
         weighted_groups = [(g.capped(cap), m) for g, m in weighted_groups]
     weighted_groups = [(g, m) for g, m in weighted_groups if len(g.k1)]
+    log_unexplained = math.log(p.unexplained_prior / (2.0 * p.unexplained_range_g))
     if not weighted_groups:
-        return Identification((), 1.0)
+        return Identification((), 1.0, log_unexplained)
     groups = [g for g, _ in weighted_groups]
     k1 = np.concatenate([g.k1 for g in groups])
     q1 = np.concatenate([g.q1 for g in groups])
@@ -250,7 +254,6 @@ def identify_candidates(
         log_prior += math.log(1.0 - p.unexplained_prior) - np.logaddexp.reduce(log_prior)
     resid = delta_g - mean
     log_post = log_prior - 0.5 * (resid * resid / var + np.log(var) + _LOG_2PI)
-    log_unexplained = math.log(p.unexplained_prior / (2.0 * p.unexplained_range_g))
     log_total = float(np.logaddexp(np.logaddexp.reduce(log_post), log_unexplained))
     prob = np.exp(log_post - log_total)
     unexplained = math.exp(log_unexplained - log_total)
@@ -278,7 +281,7 @@ def identify_candidates(
                 also=(ItemCount(c.skus[j], int(q2[i])),) if j >= 0 else (),
             )
         )
-    return Identification(tuple(hypotheses), unexplained)
+    return Identification(tuple(hypotheses), unexplained, log_total)
 
 
 def _reweighted(prob: FloatArray, scores: FloatArray, k1: IntArray, k2: IntArray) -> FloatArray:

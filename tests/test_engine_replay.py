@@ -242,10 +242,10 @@ def test_hands_that_reached_in_together_share_a_pick_of_two_units() -> None:
     before = [hand("a", 0.2, 0.0), hand("b", 0.25, 0.0)]
     got = receipts_after(*scripted_engine(during, before, tracked=True)[:2], units=2)
     assert got["A"].items == got["B"].items == {STORE.skus_on(PLATE)[0]: 1}
-    # One's put merged with the other's pick looks the same to the plate: staff check it.
+    # One's put merged with the other's pick looks the same to the plate, but is far rarer.
     assert got["A"].confidence == got["B"].confidence == pytest.approx(EngineConfig().shared_p)
-    assert got["A"].flagged
-    assert got["B"].flagged
+    assert not got["A"].flagged
+    assert not got["B"].flagged
 
 
 def test_the_odd_unit_of_a_shared_pick_is_flagged_as_a_coin_flip() -> None:

@@ -22,7 +22,7 @@ from walkout.domain.store import Store
 from walkout.domain.truth import Receipt, Truth
 from walkout.engine.core import Engine, EngineConfig, _Visit
 from walkout.engine.identify import identify
-from walkout.engine.people import HandEvidence
+from walkout.engine.people import HandEvidence, TrackPoint, TrackState
 from walkout.engine.shelf import ShelfEvent
 from walkout.recording import read_json
 from walkout.replay import ReplayResult, replay
@@ -288,6 +288,32 @@ def test_a_put_is_the_unit_picked_from_that_plate_rather_than_a_look_alike_from_
     assert best is not None
     assert best.sku == a_sku
     assert best.probability > 0.8
+
+
+def test_without_hands_seen_a_lone_body_within_reach_is_the_likely_actor() -> None:
+    engine, event, _ = scripted_engine([], [], tracked=False)
+    (x0, y0, _), (x1, _, _) = STORE.plate(PLATE).box
+    at_plate = ((x0 + x1) / 2, y0 - 0.5)  # half a metre in front of the plate
+
+    def people_at(*spots: tuple[str, tuple[float, float]]) -> None:
+        engine.people.tracks = lambda: [  # type: ignore[method-assign]
+            TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots
+        ]
+        engine.people.position = lambda track, t, within_s=0.5: next(  # type: ignore[method-assign]
+            TrackPoint(track, t, xy, None, (None, None)) for tr, xy in spots if tr == track
+        )
+
+    people_at(("a", at_plate))
+    alone = engine._attribute(event)
+    assert alone is not None
+    assert alone.chances == {"a": EngineConfig().body_alone_p}
+    assert alone.p >= EngineConfig().review_threshold
+    people_at(("a", at_plate), ("b", (at_plate[0], at_plate[1] - 0.6)))
+    two = engine._attribute(event)
+    assert two is not None
+    assert two.chances == {"a": 0.5}  # the nearer, as a coin flip
+    people_at(("a", (at_plate[0], at_plate[1] - 1.5)))
+    assert engine._attribute(event) is None  # too far to have reached
 
 
 def test_a_put_goes_to_the_one_of_two_hands_whose_party_holds_what_came_down() -> None:

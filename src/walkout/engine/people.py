@@ -46,6 +46,7 @@ from walkout.domain.messages import (
     RIGHT_WRIST,
     GateMsg,
     PoseMsg,
+    PosePerson,
     TrackMsg,
 )
 from walkout.domain.store import Gate, Store
@@ -402,10 +403,10 @@ class PeopleTracker:
         self._members: dict[str, list[str]] = {}
         self._bindings: list[Binding] = []
         self._exits_out: list[ExitEvent] = []
-        # Pose frames waiting for their window: times, camera indices and keypoints.
+        # Pose frames waiting for their window: times, camera indices and detections.
         self._frame_t: list[float] = []
         self._frame_cam: list[int] = []
-        self._frame_kp: list[FloatArray] = []
+        self._frame_people: list[list[PosePerson]] = []
         self._window: int | None = None  # index of the open pose window
 
     # -- input -----------------------------------------------------------------------------
@@ -431,10 +432,7 @@ class PeopleTracker:
             return
         self._frame_t.append(msg.t)
         self._frame_cam.append(cam)
-        # Flattened into one preallocated array: far cheaper than np.array on nested lists.
-        values = chain.from_iterable(chain.from_iterable(p.kp for p in msg.people))
-        count = len(msg.people) * _N_KP * 3
-        self._frame_kp.append(np.fromiter(values, float, count).reshape(-1, _N_KP, 3))
+        self._frame_people.append(msg.people)
 
     def feed_track(self, msg: TrackMsg) -> None:
         """People tracked in 3-D by an external system, under its ids."""
@@ -588,10 +586,14 @@ class PeopleTracker:
         cfg = self.config
         frame_t = np.asarray(self._frame_t[:n_frames])
         cams = np.asarray(self._frame_cam[:n_frames], dtype=np.intp)
-        kps = self._frame_kp[:n_frames]
-        del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_kp[:n_frames]
-        kp = np.concatenate(kps)
-        frame = np.repeat(np.arange(n_frames), [len(k) for k in kps])
+        people = self._frame_people[:n_frames]
+        del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_people[:n_frames]
+        # The window's keypoints flattened into one preallocated array: far cheaper than
+        # np.array on nested lists, or one array per frame.
+        persons = list(chain.from_iterable(people))
+        values = chain.from_iterable(chain.from_iterable(p.kp for p in persons))
+        kp = np.fromiter(values, float, len(persons) * _N_KP * 3).reshape(-1, _N_KP, 3)
+        frame = np.repeat(np.arange(n_frames), [len(p) for p in people])
         seen = kp[..., 2] > 0
         strong = seen.sum(-1) >= cfg.min_keypoints
         self._stats.detections += len(kp)
@@ -657,11 +659,14 @@ class PeopleTracker:
             # from the detections' own floor fit where they show the feet, else the
             # prediction); arms keep the heights last triangulated.
             axis = _body_axis(points, ~one & ok, group, floor[used], seen[used], state.pos[users])
-            if (one & ok)[:, _BODY].any():
+            single = one & ok & _IS_BODY
+            if single.any():
                 upright = prior.copy()
                 upright[:, _BODY, :2] = axis[:, None, :]
-                placed, _ = bundle.solve(upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m)
-                points = np.where((one & _IS_BODY)[..., None], placed, points)
+                placed, _ = bundle.solve(
+                    upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m, only=single
+                )
+                points = np.where(single[..., None], placed, points)
             fixed = np.where((one & ~_IS_BODY)[..., None], [1.0, 1.0, 0.0], 1.0)
             xy, head, hands = _summarise(points, ok, axis)
             jump = np.linalg.norm(xy - state.pos[users], axis=-1)

@@ -34,6 +34,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,6 +64,7 @@ from walkout.engine.triangulate import (
 )
 
 _N_KP = len(COCO_KEYPOINTS)
+_keypoints = attrgetter("kp")
 _KP = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
 _HEAD = np.array([_KP[k] for k in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")])
 _TORSO = np.array([_KP[k] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")])
@@ -78,6 +80,13 @@ _FLOOR_WEIGHT = np.array([0.4] * 5 + [1, 1, 0, 0, 0, 0, 1, 1, 0.5, 0.5, 1, 1], d
 #: detection's height estimate is pulled to it.
 _HEIGHT, _HEIGHT_WEIGHT = 1.72, 0.3
 _FRACTION = _NOMINAL_Z / _HEIGHT
+#: The floor fit's keypoint k at A_k u with u = (x, y, height), A_k = diag(1, 1, fraction_k):
+#: the diagonals ``(17, 3)``, their outer products ``(17, 3, 3)``, and the prior's pull on
+#: u (the nominal height, and very weakly the floor below the camera).
+_FLOOR_A = np.stack([np.ones(len(_FRACTION)), np.ones(len(_FRACTION)), _FRACTION], axis=-1)
+_FLOOR_AA = _FLOOR_A[:, :, None] * _FLOOR_A[:, None, :]
+_FLOOR_REG = np.array([1e-4, 1e-4, _HEIGHT_WEIGHT])
+_FLOOR_PULL = np.diag(_FLOOR_REG)
 #: Rays of two cameras that meet this far from a keypoint's expected height are no match.
 _HEIGHT_SLACK_M = 0.4
 #: Prediction coasts at most this long; a keypoint unseen this long is stale.
@@ -473,6 +482,12 @@ class PeopleTracker:
     def advance(self, t: float) -> None:
         """Close every pose window that ends by stream time ``t``; lose, bind and expire."""
         w = self.config.window_s
+        if (
+            t < self._quiet_until
+            and not self._scans
+            and (self._window is None or t < (self._window + 1) * w)
+        ):  # most calls: no window to close, nothing due to expire, no scan to bind
+            return
         while self._window is not None and t >= (self._window + 1) * w:
             start, end = self._window * w, (self._window + 1) * w
             n = int(np.searchsorted(self._frame_t, end, side="left"))
@@ -590,10 +605,11 @@ class PeopleTracker:
         del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_people[:n_frames]
         # The window's keypoints flattened into one preallocated array: far cheaper than
         # np.array on nested lists, or one array per frame.
-        persons = list(chain.from_iterable(people))
-        values = chain.from_iterable(chain.from_iterable(p.kp for p in persons))
-        kp = np.fromiter(values, float, len(persons) * _N_KP * 3).reshape(-1, _N_KP, 3)
-        frame = np.repeat(np.arange(n_frames), [len(p) for p in people])
+        counts = [len(p) for p in people]
+        persons = chain.from_iterable(people)
+        values = chain.from_iterable(chain.from_iterable(map(_keypoints, persons)))
+        kp = np.fromiter(values, float, sum(counts) * _N_KP * 3).reshape(-1, _N_KP, 3)
+        frame = np.repeat(np.arange(n_frames), counts)
         seen = kp[..., 2] > 0
         strong = seen.sum(-1) >= cfg.min_keypoints
         self._stats.detections += len(kp)
@@ -636,8 +652,9 @@ class PeopleTracker:
                 state = state.extended(np.array([tr.pos for tr in born]), heights)
         used = owner >= 0
         if used.any():
-            users = np.unique(owner[used])
-            group = np.searchsorted(users, owner[used])
+            taken = np.bincount(owner[used], minlength=len(tracks)) > 0
+            users = np.flatnonzero(taken)
+            group = (np.cumsum(taken) - 1)[owner[used]]
             origins = centres[used] - state.vel3[users][group] * dt[used, None]
             bundle = RayBundle(
                 np.broadcast_to(origins[:, None, :], dirs[used].shape),
@@ -650,9 +667,9 @@ class PeopleTracker:
             prior = state.prior[users]
             points, views = bundle.solve(prior, outlier_m=cfg.outlier_m, rounds=3)
             ok = views > 0
-            cameras = np.bincount(
-                np.unique(group * len(self.cameras) + cam[used]) // len(self.cameras)
-            )
+            pairs = np.zeros((len(users), len(self.cameras)), dtype=bool)
+            pairs[group, cam[used]] = True
+            cameras = pairs.sum(-1)  # the cameras that saw each person
             one = (views == 1) | (cameras < 2)[:, None]
             # Depth along a single ray is unknown. Body keypoints seen by one ray go where it
             # passes the body's upright axis (from the keypoints several cameras saw, else
@@ -1191,16 +1208,14 @@ def _floor_points(
     w = np.where(seen, _FLOOR_WEIGHT, 0.0)
     # Residual of keypoint k: (I - d dᵀ)(A_k u - c) with u = (x, y, h), A_k = diag(1, 1, f_k).
     proj = w[..., None, None] * proj
-    a = np.ones((_N_KP, 3))
-    a[:, 2] = _FRACTION
-    gram = (proj * (a[:, :, None] * a[:, None, :])).sum(1)  # (N, 3, 3)
+    a = _FLOOR_A
+    gram = (proj * _FLOOR_AA).sum(1)  # (N, 3, 3)
     # P_k c for every keypoint k, as one (17·3 × 3) matrix product per detection.
     proj_c = (proj.reshape(len(proj), -1, 3) @ centres[:, :, None]).reshape(-1, _N_KP, 3)
     rhs = (a * proj_c).sum(1)  # (N, 3)
     # Prior: the nominal height, and (very weakly) the floor below the camera.
-    reg = np.array([1e-4, 1e-4, _HEIGHT_WEIGHT])
-    gram += np.diag(reg)
-    rhs += reg * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], axis=1)
+    gram += _FLOOR_PULL
+    rhs += _FLOOR_REG * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], 1)
     u = np.linalg.solve(gram, rhs[..., None])[..., 0]
     points = u[:, None, :] * a  # (N, K, 3)
     ahead = row_dot(points - centres[:, None, :], dirs) > 0

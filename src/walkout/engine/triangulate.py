@@ -67,7 +67,12 @@ class CameraBank:
         base = (cam[:, None] * nv + i[..., 1]) * nu + i[..., 0]
         corners = self.grid.reshape(-1, 2).take(base[..., None] + (0, 1, nu, nu + 1), axis=0)
         au, av = a[..., 0], a[..., 1]
-        w = np.stack([(1 - au) * (1 - av), au * (1 - av), (1 - au) * av, au * av], axis=-1)
+        bu, bv = 1 - au, 1 - av
+        w = np.empty((*au.shape, 4))
+        np.multiply(bu, bv, out=w[..., 0])
+        np.multiply(au, bv, out=w[..., 1])
+        np.multiply(bu, av, out=w[..., 2])
+        np.multiply(au, av, out=w[..., 3])
         out: FloatArray = np.matmul(w[..., None, :], corners)[..., 0, :]
         return out
 

@@ -397,6 +397,11 @@ class PeopleTracker:
         self._gates = {g.id: _GateArea(g) for g in store.gates}
         self._entries = [a for a in self._gates.values() if a.gate.admits]
         self._exits = [a for a in self._gates.values() if a.gate.releases]
+        # The gates' bounding boxes grown by the farthest reach of any gate check: a person
+        # outside every one is near no gate (most people, most of the time).
+        reach = max(self.config.gate_margin_m, self.config.entry_reach_m)
+        boxes = np.array([(a.x0, a.y0, a.x1, a.y1) for a in self._gates.values()]).reshape(-1, 4)
+        self._gate_lo, self._gate_hi = boxes[:, :2] - reach, boxes[:, 2:] + reach
         self._stats = TrackerStats()
         self._active: list[_Track] = []
         self._retired: list[_Track] = []  # confirmed tracks that ended, kept for history
@@ -857,13 +862,19 @@ class PeopleTracker:
         vel = vel + gain[:, None] * resid
         speed = np.linalg.norm(vel, axis=-1)
         vel *= np.minimum(1.0, cfg.max_speed / np.maximum(speed, 1e-9))[:, None]
+        at = pos[:, None, :]
+        boxed = (at >= self._gate_lo) & (at <= self._gate_hi)
+        by_gate: list[bool] = np.any(np.all(boxed, axis=-1), axis=-1).tolist()
         for g, tr in enumerate(tracks):
             tr.pos, tr.vel = pos[g], vel[g]
             tr.t = max(t, tr.t)
             tr.hits += 1
             tr.misses = 0
             tr.history.append(t, tr.pos, head[g], hands[g])
-            self._watch_gates(tr, t)
+            if by_gate[g]:
+                self._watch_gates(tr, t)
+            else:
+                tr.exit_gate = None
 
     def _watch_gates(self, tr: _Track, t: float) -> None:
         margin = self.config.gate_margin_m

@@ -9,6 +9,7 @@ are those of a small sample; the issue's targets are measured on long runs (see 
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from walkout.engine.identify import identify
 from walkout.engine.people import HandEvidence, TrackPoint, TrackState
 from walkout.engine.shelf import ShelfEvent
 from walkout.recording import read_json
-from walkout.replay import ReplayResult, replay
+from walkout.replay import ReplayResult, _rare_collections, replay
 from walkout.sim.run import simulate
 from walkout.sim.scenarios import get_scenario
 from walkout.storefile import load_store, store_json
@@ -107,6 +108,21 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     preset = request.param
     shoppers = CASES[preset][0]
     return scored_run(preset, 100, tmp_path_factory.mktemp(preset), shoppers=shoppers)
+
+
+def test_a_replay_collects_garbage_rarely_and_restores_the_collector_after() -> None:
+    before = gc.get_threshold()
+    with _rare_collections():
+        during = gc.get_threshold()
+    assert during[0] >= 50_000
+    assert gc.get_threshold() == before
+
+    def fail() -> None:
+        raise RuntimeError
+
+    with pytest.raises(RuntimeError), _rare_collections():
+        fail()
+    assert gc.get_threshold() == before  # also when the replay fails
 
 
 def test_receipts_score_well(run: ScoredRun) -> None:

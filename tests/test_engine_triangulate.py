@@ -95,6 +95,30 @@ def test_a_bundle_solves_each_prior_as_a_fresh_one_would() -> None:
     assert views[:, 0].tolist() == [3, 4]
 
 
+def test_solving_some_points_gives_exactly_what_solving_all_gives_there() -> None:
+    """Points outside ``only`` stay at their prior, those inside come out bit for bit as in a
+    full solve (outliers dropped the same way), and a point no ray sees stays at its prior."""
+    a, b = np.array([2.0, 3.0, 1.0]), np.array([5.0, 2.0, 1.4])
+    oa, da = _views(a)
+    ob, db = _views(b)
+    da[2, 0] = (b - oa[2, 0]) / np.linalg.norm(b - oa[2, 0])  # an outlier to drop
+    origins = np.concatenate([oa, ob]).repeat(2, axis=1)
+    dirs = np.concatenate([da, db]).repeat(2, axis=1)
+    weights = np.ones((8, 2))
+    weights[4:, 1] = 0.0  # nobody sees person 1's second keypoint
+    group = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    prior = np.array([[[2.2, 3.1, 1.0]] * 2, [[5.0, 2.2, 1.3]] * 2])
+    bundle = RayBundle(origins, dirs, weights, group, 2)
+    every, views = bundle.solve(prior, rounds=3)
+    assert views.tolist() == [[3, 3], [4, 0]]
+    np.testing.assert_array_equal(every[1, 1], prior[1, 1])
+    only = np.array([[True, False], [False, False]])
+    some, some_views = bundle.solve(prior, rounds=3, only=only)
+    np.testing.assert_array_equal(some[only], every[only])
+    np.testing.assert_array_equal(some[~only], prior[~only])
+    assert some_views.tolist() == [[3, 4], [4, 0]]  # the points not solved keep every ray
+
+
 def test_a_single_ray_lands_where_it_crosses_the_height_of_the_prior() -> None:
     point = np.array([4.0, 3.0, 1.0])
     origins, dirs = _views(point)

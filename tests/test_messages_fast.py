@@ -150,6 +150,7 @@ def test_fast_path_accepts_only_what_the_model_accepts(line: bytes) -> None:
         b'{"type":"weight","plate":"p","t":1,"hz":60,"g":[NaN]}',  # model: not finite
         b'{"type":"weight","plate":"p","plate":"","t":1,"hz":60,"g":[1.0]}',  # last is empty
         b'{"type":"pose","camera":"c","t":1,"people":[]}',
+        b'{"type":"\\u0077eight","plate":"p","t":1.0,"hz":60.0,"g":[1.0]}',  # model: a weight
         b"[]",
         b"not json",
     ],

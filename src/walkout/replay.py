@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +89,22 @@ def receipt_latencies(receipts: Receipts, run_dir: Path) -> list[float] | None:
 
 ProgressFn = Callable[[int], None]
 
+#: A replay makes millions of short-lived containers (every parsed line), freed by reference
+#: counting; with the cyclic collector's default (a young collection every 700 allocations)
+#: collections took about 5 % of a replay's CPU (grocery, busy, 2 minutes: 2.6 of 53 s).
+#: During a replay a young collection runs every ``_GC_YOUNG`` allocations instead.
+_GC_YOUNG = 50_000
+
+
+@contextmanager
+def _rare_collections() -> Iterator[None]:
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], _GC_YOUNG), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
 
 def replay(
     run_dir: Path,
@@ -108,14 +126,15 @@ def replay(
     started = time.perf_counter()
     n = 0
     feed = engine.feed_line
-    for line in iter_lines(recording):
-        produced = feed(line)
-        if produced:
-            events += produced
-        n += 1
-        if progress is not None and n % 100_000 == 0:
-            progress(n)
-    events += engine.finish()
+    with _rare_collections():
+        for line in iter_lines(recording):
+            produced = feed(line)
+            if produced:
+                events += produced
+            n += 1
+            if progress is not None and n % 100_000 == 0:
+                progress(n)
+        events += engine.finish()
     wall = time.perf_counter() - started
     peak = None
     if measure_memory:

@@ -165,6 +165,14 @@ def parse_weight(raw: str | bytes) -> WeightFields | None:
     samples, each a finite float or null; unknown keys are ignored and a repeated key's last
     value counts, as in pydantic-core. Integers (JSON ``60``) become floats, as the model's lax
     mode makes them, except in samples (the fast path leaves those to the model)."""
+    # Other lines (pose frames of a few kB above all) are told apart without parsing them: a
+    # weight line names its type (most start with it), and one that spells it with escapes
+    # goes to the model.
+    if isinstance(raw, bytes):
+        if not raw.startswith(b'{"type":"weight"') and b'"weight"' not in raw:
+            return None
+    elif not raw.startswith('{"type":"weight"') and '"weight"' not in raw:
+        return None
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:

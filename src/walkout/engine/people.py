@@ -34,6 +34,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +47,7 @@ from walkout.domain.messages import (
     RIGHT_WRIST,
     GateMsg,
     PoseMsg,
+    PosePerson,
     TrackMsg,
 )
 from walkout.domain.store import Gate, Store
@@ -62,6 +64,7 @@ from walkout.engine.triangulate import (
 )
 
 _N_KP = len(COCO_KEYPOINTS)
+_keypoints = attrgetter("kp")
 _KP = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
 _HEAD = np.array([_KP[k] for k in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")])
 _TORSO = np.array([_KP[k] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")])
@@ -77,6 +80,13 @@ _FLOOR_WEIGHT = np.array([0.4] * 5 + [1, 1, 0, 0, 0, 0, 1, 1, 0.5, 0.5, 1, 1], d
 #: detection's height estimate is pulled to it.
 _HEIGHT, _HEIGHT_WEIGHT = 1.72, 0.3
 _FRACTION = _NOMINAL_Z / _HEIGHT
+#: The floor fit's keypoint k at A_k u with u = (x, y, height), A_k = diag(1, 1, fraction_k):
+#: the diagonals ``(17, 3)``, their outer products ``(17, 3, 3)``, and the prior's pull on
+#: u (the nominal height, and very weakly the floor below the camera).
+_FLOOR_A = np.stack([np.ones(len(_FRACTION)), np.ones(len(_FRACTION)), _FRACTION], axis=-1)
+_FLOOR_AA = _FLOOR_A[:, :, None] * _FLOOR_A[:, None, :]
+_FLOOR_REG = np.array([1e-4, 1e-4, _HEIGHT_WEIGHT])
+_FLOOR_PULL = np.diag(_FLOOR_REG)
 #: Rays of two cameras that meet this far from a keypoint's expected height are no match.
 _HEIGHT_SLACK_M = 0.4
 #: Prediction coasts at most this long; a keypoint unseen this long is stale.
@@ -387,6 +397,11 @@ class PeopleTracker:
         self._gates = {g.id: _GateArea(g) for g in store.gates}
         self._entries = [a for a in self._gates.values() if a.gate.admits]
         self._exits = [a for a in self._gates.values() if a.gate.releases]
+        # The gates' bounding boxes grown by the farthest reach of any gate check: a person
+        # outside every one is near no gate (most people, most of the time).
+        reach = max(self.config.gate_margin_m, self.config.entry_reach_m)
+        boxes = np.array([(a.x0, a.y0, a.x1, a.y1) for a in self._gates.values()]).reshape(-1, 4)
+        self._gate_lo, self._gate_hi = boxes[:, :2] - reach, boxes[:, 2:] + reach
         self._stats = TrackerStats()
         self._active: list[_Track] = []
         self._retired: list[_Track] = []  # confirmed tracks that ended, kept for history
@@ -402,10 +417,10 @@ class PeopleTracker:
         self._members: dict[str, list[str]] = {}
         self._bindings: list[Binding] = []
         self._exits_out: list[ExitEvent] = []
-        # Pose frames waiting for their window: times, camera indices and keypoints.
+        # Pose frames waiting for their window: times, camera indices and detections.
         self._frame_t: list[float] = []
         self._frame_cam: list[int] = []
-        self._frame_kp: list[FloatArray] = []
+        self._frame_people: list[list[PosePerson]] = []
         self._window: int | None = None  # index of the open pose window
 
     # -- input -----------------------------------------------------------------------------
@@ -431,10 +446,7 @@ class PeopleTracker:
             return
         self._frame_t.append(msg.t)
         self._frame_cam.append(cam)
-        # Flattened into one preallocated array: far cheaper than np.array on nested lists.
-        values = chain.from_iterable(chain.from_iterable(p.kp for p in msg.people))
-        count = len(msg.people) * _N_KP * 3
-        self._frame_kp.append(np.fromiter(values, float, count).reshape(-1, _N_KP, 3))
+        self._frame_people.append(msg.people)
 
     def feed_track(self, msg: TrackMsg) -> None:
         """People tracked in 3-D by an external system, under its ids."""
@@ -475,6 +487,12 @@ class PeopleTracker:
     def advance(self, t: float) -> None:
         """Close every pose window that ends by stream time ``t``; lose, bind and expire."""
         w = self.config.window_s
+        if (
+            t < self._quiet_until
+            and not self._scans
+            and (self._window is None or t < (self._window + 1) * w)
+        ):  # most calls: no window to close, nothing due to expire, no scan to bind
+            return
         while self._window is not None and t >= (self._window + 1) * w:
             start, end = self._window * w, (self._window + 1) * w
             n = int(np.searchsorted(self._frame_t, end, side="left"))
@@ -611,10 +629,15 @@ class PeopleTracker:
         cfg = self.config
         frame_t = np.asarray(self._frame_t[:n_frames])
         cams = np.asarray(self._frame_cam[:n_frames], dtype=np.intp)
-        kps = self._frame_kp[:n_frames]
-        del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_kp[:n_frames]
-        kp = np.concatenate(kps)
-        frame = np.repeat(np.arange(n_frames), [len(k) for k in kps])
+        people = self._frame_people[:n_frames]
+        del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_people[:n_frames]
+        # The window's keypoints flattened into one preallocated array: far cheaper than
+        # np.array on nested lists, or one array per frame.
+        counts = [len(p) for p in people]
+        persons = chain.from_iterable(people)
+        values = chain.from_iterable(chain.from_iterable(map(_keypoints, persons)))
+        kp = np.fromiter(values, float, sum(counts) * _N_KP * 3).reshape(-1, _N_KP, 3)
+        frame = np.repeat(np.arange(n_frames), counts)
         seen = kp[..., 2] > 0
         strong = seen.sum(-1) >= cfg.min_keypoints
         self._stats.detections += len(kp)
@@ -657,8 +680,9 @@ class PeopleTracker:
                 state = state.extended(np.array([tr.pos for tr in born]), heights)
         used = owner >= 0
         if used.any():
-            users = np.unique(owner[used])
-            group = np.searchsorted(users, owner[used])
+            taken = np.bincount(owner[used], minlength=len(tracks)) > 0
+            users = np.flatnonzero(taken)
+            group = (np.cumsum(taken) - 1)[owner[used]]
             origins = centres[used] - state.vel3[users][group] * dt[used, None]
             bundle = RayBundle(
                 np.broadcast_to(origins[:, None, :], dirs[used].shape),
@@ -671,20 +695,23 @@ class PeopleTracker:
             prior = state.prior[users]
             points, views = bundle.solve(prior, outlier_m=cfg.outlier_m, rounds=3)
             ok = views > 0
-            cameras = np.bincount(
-                np.unique(group * len(self.cameras) + cam[used]) // len(self.cameras)
-            )
+            pairs = np.zeros((len(users), len(self.cameras)), dtype=bool)
+            pairs[group, cam[used]] = True
+            cameras = pairs.sum(-1)  # the cameras that saw each person
             one = (views == 1) | (cameras < 2)[:, None]
             # Depth along a single ray is unknown. Body keypoints seen by one ray go where it
             # passes the body's upright axis (from the keypoints several cameras saw, else
             # from the detections' own floor fit where they show the feet, else the
             # prediction); arms keep the heights last triangulated.
             axis = _body_axis(points, ~one & ok, group, floor[used], seen[used], state.pos[users])
-            if (one & ok)[:, _BODY].any():
+            single = one & ok & _IS_BODY
+            if single.any():
                 upright = prior.copy()
                 upright[:, _BODY, :2] = axis[:, None, :]
-                placed, _ = bundle.solve(upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m)
-                points = np.where((one & _IS_BODY)[..., None], placed, points)
+                placed, _ = bundle.solve(
+                    upright, reg=_AXIS_REG, outlier_m=cfg.outlier_m, only=single
+                )
+                points = np.where(single[..., None], placed, points)
             fixed = np.where((one & ~_IS_BODY)[..., None], [1.0, 1.0, 0.0], 1.0)
             xy, head, hands = _summarise(points, ok, axis)
             jump = np.linalg.norm(xy - state.pos[users], axis=-1)
@@ -858,13 +885,19 @@ class PeopleTracker:
         vel = vel + gain[:, None] * resid
         speed = np.linalg.norm(vel, axis=-1)
         vel *= np.minimum(1.0, cfg.max_speed / np.maximum(speed, 1e-9))[:, None]
+        at = pos[:, None, :]
+        boxed = (at >= self._gate_lo) & (at <= self._gate_hi)
+        by_gate: list[bool] = np.any(np.all(boxed, axis=-1), axis=-1).tolist()
         for g, tr in enumerate(tracks):
             tr.pos, tr.vel = pos[g], vel[g]
             tr.t = max(t, tr.t)
             tr.hits += 1
             tr.misses = 0
             tr.history.append(t, tr.pos, head[g], hands[g])
-            self._watch_gates(tr, t)
+            if by_gate[g]:
+                self._watch_gates(tr, t)
+            else:
+                tr.exit_gate = None
 
     def _watch_gates(self, tr: _Track, t: float) -> None:
         margin = self.config.gate_margin_m
@@ -1209,16 +1242,14 @@ def _floor_points(
     w = np.where(seen, _FLOOR_WEIGHT, 0.0)
     # Residual of keypoint k: (I - d dᵀ)(A_k u - c) with u = (x, y, h), A_k = diag(1, 1, f_k).
     proj = w[..., None, None] * proj
-    a = np.ones((_N_KP, 3))
-    a[:, 2] = _FRACTION
-    gram = (proj * (a[:, :, None] * a[:, None, :])).sum(1)  # (N, 3, 3)
+    a = _FLOOR_A
+    gram = (proj * _FLOOR_AA).sum(1)  # (N, 3, 3)
     # P_k c for every keypoint k, as one (17·3 × 3) matrix product per detection.
     proj_c = (proj.reshape(len(proj), -1, 3) @ centres[:, :, None]).reshape(-1, _N_KP, 3)
     rhs = (a * proj_c).sum(1)  # (N, 3)
     # Prior: the nominal height, and (very weakly) the floor below the camera.
-    reg = np.array([1e-4, 1e-4, _HEIGHT_WEIGHT])
-    gram += np.diag(reg)
-    rhs += reg * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], axis=1)
+    gram += _FLOOR_PULL
+    rhs += _FLOOR_REG * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], 1)
     u = np.linalg.solve(gram, rhs[..., None])[..., 0]
     points = u[:, None, :] * a  # (N, K, 3)
     ahead = row_dot(points - centres[:, None, :], dirs) > 0

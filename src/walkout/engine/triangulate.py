@@ -7,7 +7,6 @@ Everything works on many keypoints of many cameras at once, so that one frame wi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,7 +67,12 @@ class CameraBank:
         base = (cam[:, None] * nv + i[..., 1]) * nu + i[..., 0]
         corners = self.grid.reshape(-1, 2).take(base[..., None] + (0, 1, nu, nu + 1), axis=0)
         au, av = a[..., 0], a[..., 1]
-        w = np.stack([(1 - au) * (1 - av), au * (1 - av), (1 - au) * av, au * av], axis=-1)
+        bu, bv = 1 - au, 1 - av
+        w = np.empty((*au.shape, 4))
+        np.multiply(bu, bv, out=w[..., 0])
+        np.multiply(au, bv, out=w[..., 1])
+        np.multiply(bu, av, out=w[..., 2])
+        np.multiply(au, av, out=w[..., 3])
         out: FloatArray = np.matmul(w[..., None, :], corners)[..., 0, :]
         return out
 
@@ -154,6 +158,12 @@ class RayBundle:
     ) -> None:
         self.origins, self.dirs, self.group = origins, dirs, group
         self.member = (group[None, :] == np.arange(n_groups)[:, None]).astype(float)  # (G, N)
+        # Each detection's place among its person's (for a dense (G, most, K) layout).
+        order = np.argsort(group, kind="stable")
+        counts = np.bincount(group, minlength=n_groups)
+        self.rank = np.empty(len(group), dtype=np.intp)
+        self.rank[order] = np.arange(len(group)) - (np.cumsum(counts) - counts)[group[order]]
+        self.most = int(counts.max(initial=0))
         # Ray i's residual to a point p is P_i (p - o_i), with P_i = I - d_i d_iᵀ.
         self.proj = projectors(dirs) if proj is None else proj  # (N, K, 3, 3)
         self.proj_c = origins - dirs * row_dot(dirs, origins)[..., None]  # P_i o_i
@@ -178,6 +188,7 @@ class RayBundle:
         reg: tuple[float, float, float] = (1e-4, 1e-4, 1e-2),
         outlier_m: float = 0.15,
         rounds: int = 1,
+        only: BoolArray | None = None,
     ) -> tuple[FloatArray, NDArray[np.int64]]:
         """Weighted least-squares intersection of each person's rays, keypoint by keypoint.
 
@@ -185,24 +196,33 @@ class RayBundle:
         z), which keeps every system solvable; the stronger pull on height puts a single-ray
         point where the ray crosses the prior's height (body keypoints keep their height, while
         depth along one ray is unknown). Then ``rounds`` times, each point's worst ray is
-        dropped if it misses by more than ``outlier_m``. Returns the points ``(G, K, 3)`` and
-        each one's number of inlier rays.
+        dropped if it misses by more than ``outlier_m``, and the points that lost a ray are
+        solved again. Only the points ``only (G, K)`` are solved (default: every point with a
+        ray); the others are returned as their prior, with their rays all counted. Returns the
+        points ``(G, K, 3)`` and each one's number of inlier rays.
         """
         group, w = self.group, self.weights
         a, b = self.sums
         pull_a, pull_b = np.diag(reg), np.asarray(reg) * prior
-        points = prior
+        views = self.member @ (w > 0).astype(float)  # (G, K)
+        todo = views > 0 if only is None else only
+        points = prior.copy()
         for step in range(rounds + 1):
-            points = cast(FloatArray, np.linalg.solve(a + pull_a, (b + pull_b)[..., None])[..., 0])
+            # Each point's system is solved on its own, so solving a subset changes no bits.
+            g, k = np.nonzero(todo)
+            rhs = (b[g, k] + pull_b[g, k])[..., None]
+            points[g, k] = np.linalg.solve(a[g, k] + pull_a, rhs)[..., 0]
             if step == rounds:
                 break
             resid = np.where(w > 0, ray_distances(points[group], self.origins, self.dirs), 0.0)
-            worst = np.zeros(prior.shape[:2])  # (G, K): each point's farthest ray
-            np.maximum.at(worst, group, resid)
-            drop = (resid >= worst[group]) & (resid > outlier_m)
+            slots = np.zeros((len(prior), self.most, resid.shape[1]))
+            slots[group, self.rank] = resid
+            worst = slots.max(axis=1)  # (G, K): each point's farthest ray (or 0)
+            drop = (resid >= worst[group]) & (resid > outlier_m) & todo[group]
             if not drop.any():  # nothing to reject: further rounds would solve the same system
                 break
             w = np.where(drop, 0.0, w)
             a, b = self._sums(w)
-        views = (self.member @ (w > 0).astype(float)).astype(np.int64)
-        return points, views
+            todo = self.member @ drop.astype(float) > 0  # only the points that lost a ray
+        views = self.member @ (w > 0).astype(float)
+        return points, views.astype(np.int64)

@@ -19,8 +19,9 @@ Hard cases: a pick that its weight leaves ambiguous (look-alikes) waits, about a
 most, for a product sighting; a rise is confirmed as a put as soon as the hands that made it
 are seen away from the plate with the load still up (a resting hand lifts its load when it
 goes); a put is matched against the units in the cart as they were weighed when picked, the
-person's own first; when several hands were at a plate, the one that had just reached in made
-the change, and hands that reached in together share a pick of several units. A line's
+person's own first, and goes to a hand whose party holds what came down; when several hands
+were at a plate, the one that had just reached in made the change, and hands that reached in
+together share a pick of several units. A line's
 confidence is its chance of being right, and every doubt about a line (or about a change that
 may have been the party's: the chance its hand there was given) lowers it: a receipt with a
 line below ``review_threshold`` is flagged for review, and the evidence of each change below it

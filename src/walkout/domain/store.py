@@ -284,7 +284,7 @@ class _StoreIndex:
                     lanes.setdefault(pid, {})[facing.sku] = lane
         return _StoreIndex(
             products={p.sku: p for p in store.products},
-            plates={p.id: p for p in store.plates},
+            plates=plates,
             plate_skus={k: tuple(v) for k, v in plate_skus.items()},
             sku_plates={k: tuple(v) for k, v in sku_plates.items()},
             lanes=lanes,

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from scipy.spatial import cKDTree
 
-from walkout.domain.store import Plate, Store
+from walkout.domain.store import Box, Plate, Store
 from walkout.sim.navigation import FloorGrid, Point
 from walkout.sim.scenarios import Scenario
 
@@ -241,19 +241,27 @@ class Catalogue:
         return out
 
 
+def hand_in_box(xy: tuple[float, float], box: Box) -> tuple[float, float]:
+    """The floor point of a box nearest ``xy``, kept 4 cm in from its sides (where a hand
+    reaching from ``xy`` goes in)."""
+    (x0, y0, _), (x1, y1, _) = box
+    inset_x, inset_y = min(0.04, (x1 - x0) / 2), min(0.04, (y1 - y0) / 2)
+    return (
+        min(max(xy[0], x0 + inset_x), x1 - inset_x),
+        min(max(xy[1], y0 + inset_y), y1 - inset_y),
+    )
+
+
 def plate_stands(plate: Plate, grid: FloorGrid, limit: int = 8) -> list[Stand]:
     """Free places within reach of the plate's box, best (nearest its middle) first, at least
     0.2 m apart."""
     (x0, y0, _), (x1, y1, _) = plate.box
     reach = STAND_REACH_M
     cells = grid.free_cells_near((x0 - reach, y0 - reach), (x1 + reach, y1 + reach))
-    inset_x = min(0.04, (x1 - x0) / 2)
-    inset_y = min(0.04, (y1 - y0) / 2)
     mid = Point((x0 + x1) / 2, (y0 + y1) / 2)
     options: list[Stand] = []
     for c in sorted(cells, key=lambda c: (round(c.dist(mid), 6), c.x, c.y)):
-        hx = min(max(c.x, x0 + inset_x), x1 - inset_x)
-        hy = min(max(c.y, y0 + inset_y), y1 - inset_y)
+        hx, hy = hand_in_box((c.x, c.y), plate.box)
         if math.hypot(hx - c.x, hy - c.y) > reach:
             continue
         if any(o.at.dist(c) < 0.2 for o in options):

@@ -19,9 +19,19 @@ from typing import Literal
 import numpy as np
 
 from walkout.domain.geometry import points_in_polygon, polygon_bounds
-from walkout.domain.store import Box, Gate, Store
+from walkout.domain.store import Gate, Store
 from walkout.domain.truth import Restock, Truth, TruthEvent, TruthKind, TruthSession
-from walkout.sim.behaviour import Catalogue, Handoff, Held, Leave, Shelves, Stand, Task, Visit
+from walkout.sim.behaviour import (
+    Catalogue,
+    Handoff,
+    Held,
+    Leave,
+    Shelves,
+    Stand,
+    Task,
+    Visit,
+    hand_in_box,
+)
 from walkout.sim.navigation import FloorGrid, Point
 from walkout.sim.scenarios import Scenario
 from walkout.sim.timeline import (
@@ -596,7 +606,8 @@ class _World:
         z = z0 + float(rng.uniform(0.3, 0.7)) * (z1 - z0)
         side = 1 if rng.random() < 0.7 else 0
         sku = self._pick_sku(visit) if visit.kind == "pick" else visit.sku
-        hx, hy = _into_lane(stand.hand, self.store.lanes_on(plate.id).get(sku or ""))
+        lane = self.store.lanes_on(plate.id).get(sku or "")
+        hx, hy = stand.hand if lane is None else hand_in_box(stand.hand, lane)
         target = (hx, hy, z)
         a.face = math.atan2(target[1] - a.y, target[0] - a.x)
         t_touch = t + TURN_S + RAMP_S
@@ -807,19 +818,6 @@ class _World:
             person=a.person, token=a.party.token, height_m=a.height, t=t, xy=xy,
             heading=heading, hands=hands, staff=a.party.staff,
         )  # fmt: skip
-
-
-def _into_lane(hand: tuple[float, float], lane: Box | None) -> tuple[float, float]:
-    """A hand's floor target moved into a product's lane on its plate (4 cm in from its
-    sides, as a stand's target is in from the plate's), unchanged without a lane."""
-    if lane is None:
-        return hand
-    (x0, y0, _), (x1, y1, _) = lane
-    inset_x, inset_y = min(0.04, (x1 - x0) / 2), min(0.04, (y1 - y0) / 2)
-    return (
-        min(max(hand[0], x0 + inset_x), x1 - inset_x),
-        min(max(hand[1], y0 + inset_y), y1 - inset_y),
-    )
 
 
 def rest_hands(xy: FloatArray, heading: FloatArray, height: float) -> FloatArray:

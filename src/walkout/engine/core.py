@@ -597,11 +597,17 @@ class Engine:
             np.linalg.norm(np.maximum(np.maximum(box[0, :2] - point, point - box[1, :2]), 0.0))
         )
 
+    @property
+    def _hand_error_m(self) -> float:
+        """The position error of the hands the engine sees: an external 3-D tracker's, or its
+        own triangulation's from poses."""
+        cfg = self.config
+        return cfg.tracked_distance_scale_m if self._tracked else cfg.distance_scale_m
+
     def _hand_chances(self, near: list[HandEvidence]) -> np.ndarray:
         """Each hand's chance of having made a change: a hand inside the box first, then the
         longest inside, then the nearest (on the scale of the hands' position error)."""
-        cfg = self.config
-        scale = cfg.tracked_distance_scale_m if self._tracked else cfg.distance_scale_m
+        scale = self._hand_error_m
         score = np.array([-h.distance / scale + min(h.inside_s, 2.0) for h in near])
         p = np.exp(score - score.max())
         chances: np.ndarray = p / p.sum()
@@ -752,9 +758,7 @@ class Engine:
         for i, track in enumerate(sharers):
             units = 1 + (n - len(sharers) if i == 0 else 0)
             share = replace(event, delta_g=event.delta_g * units / n, sd_g=event.sd_g * units / n)
-            part = Identification(
-                (replace(best, qty=-units), *ident.hypotheses[1:]), ident.unexplained
-            )
+            part = replace(ident, hypotheses=(replace(best, qty=-units), *ident.hypotheses[1:]))
             mine = who.chosen(track, p)
             out += self._apply(share, self._visit_of_track[track], mine, part)
         return out
@@ -803,8 +807,7 @@ class Engine:
         )
         if hand is None:
             return None
-        scale = cfg.tracked_distance_scale_m if self._tracked else cfg.distance_scale_m
-        return lane_likelihoods(hand, lanes, scale)
+        return lane_likelihoods(hand, lanes, self._hand_error_m)
 
     def _apply(
         self, event: ShelfEvent, visit: _Visit, who: _Attribution, ident: Identification

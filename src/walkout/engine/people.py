@@ -388,6 +388,13 @@ def box_distance(points: FloatArray, box: Sequence[Sequence[float]] | FloatArray
     return row_norm(gap)
 
 
+def _hand_distances(hands: FloatArray, box: FloatArray) -> FloatArray:
+    """Distances ``(N, 2)`` from observed hands ``(N, 2, 3)`` to a box; inf where unseen."""
+    seen = ~np.isnan(hands[..., 0])
+    out: FloatArray = np.where(seen, box_distance(np.nan_to_num(hands), box), np.inf)
+    return out
+
+
 class PeopleTracker:
     """Tracks people from ``pose`` or ``track`` messages and binds them to gate scans."""
 
@@ -580,7 +587,7 @@ class PeopleTracker:
         if tr is None:
             return None
         hands = tr.history.hands[tr.history.span(t0, t1)]
-        d = box_distance(np.nan_to_num(hands, nan=np.inf), box)
+        d = _hand_distances(hands, np.asarray(box, dtype=float))
         nearer = np.argmin(d, axis=1)
         rows = np.arange(len(hands))
         close = d[rows, nearer] <= reach
@@ -600,11 +607,10 @@ class PeopleTracker:
         for tr in self._confirmed():
             h = tr.history
             sl = h.span(t0, t1)
-            hands = h.hands[sl]
-            seen = ~np.isnan(hands[..., 0])
+            d = _hand_distances(h.hands[sl], corners)
+            seen = np.isfinite(d)
             if not seen.any():
                 continue
-            d = np.where(seen, box_distance(np.nan_to_num(hands), corners), np.inf)
             times = h.t[sl]
             gaps = np.diff(times)
             step = np.minimum(np.append(gaps, gaps[-1] if len(gaps) else 0.0), 0.25)

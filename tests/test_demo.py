@@ -32,6 +32,7 @@ from walkout.recording import read_json
 from walkout.scoring import score
 from walkout.service.models import FloorDwell, PaymentState, Stock, Visit
 from walkout.sim.behaviour import STOCK_UNITS
+from walkout.storefile import load_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CORNER = ROOT / "examples" / "stores" / "corner.json"
@@ -198,7 +199,7 @@ def test_the_busy_store_plays_new_rounds_with_the_demo_shopper_until_stopped(
                 stop.set()
 
         keep_busy(
-            service, accounts, CORNER, tmp_path / "busy", stop,
+            service, accounts, load_store(CORNER), tmp_path / "busy", stop,
             scenario="quiet", seed=5, minutes=0.2, speed=None, report=played,
         )  # fmt: skip
         heat = get(client, accounts.manager, "/staff/analytics/heatmap")

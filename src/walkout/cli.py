@@ -440,6 +440,7 @@ def demo_cmd(
     picks = [e for e in truth.events if e.kind == "pick"]
     if picks:
         plot_weight_cmd(run=out, plate=picks[0].plate, out=out / "weight.png", t0=None, t1=None)
+    the_store = load_store(out / "store.json")
     console.rule("the store service, its gates and the engine, live")
     with running_service(out / "service", store, port) as service:
         console.print(f"store service at {service.url} (data in {out / 'service'})")
@@ -448,7 +449,7 @@ def demo_cmd(
                 result = run_store(
                     service,
                     out,
-                    load_store(out / "store.json"),
+                    the_store,
                     truth,
                     find_recording(out),
                     speed=speed,
@@ -498,7 +499,7 @@ def demo_cmd(
             def run_busy() -> None:
                 try:
                     keep_busy(
-                        service, accounts, store, out / "busy", stop,
+                        service, accounts, the_store, out / "busy", stop,
                         scenario=scenario, seed=seed, vision=vision, report=played,
                     )  # fmt: skip
                 except (DemoError, httpx.HTTPError) as exc:  # reported; the API stays up

@@ -57,7 +57,6 @@ from walkout.service.settings import ProviderName, Settings
 from walkout.sim.behaviour import STOCK_UNITS
 from walkout.sim.run import VisionMode, simulate
 from walkout.sim.scenarios import get_scenario
-from walkout.storefile import load_store
 
 #: Every demo account's password (printed, so that a person can sign in and look around).
 PASSWORD = "walk out demo"
@@ -578,7 +577,7 @@ BusyReport = Callable[[int, LiveRun], None]
 def keep_busy(
     service: DemoService,
     accounts: DemoAccounts,
-    store_file: Path,
+    store: Store,
     work_dir: Path,
     stop: threading.Event,
     *,
@@ -589,11 +588,10 @@ def keep_busy(
     speed: float | None = 1.0,
     report: BusyReport | None = None,
 ) -> None:
-    """Keep the store busy until ``stop`` is set: round after round, simulate ``minutes`` of
+    """Keep ``store`` busy until ``stop`` is set: round after round, simulate ``minutes`` of
     arrivals with a new seed (``seed`` + round) in ``work_dir`` and play them through the gates,
     the engine and the service at ``speed`` times real time (None: at once). ``accounts.you``
     is the first shopper of every round. ``report`` hears of each round played."""
-    store = load_store(store_file)
     client = StoreClient(service.url)
     try:
         for round_no in itertools.count(1):

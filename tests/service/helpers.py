@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import warnings
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from httpx import Response
+from sqlalchemy import Connection, event
 
 from walkout.service.accounts import service as accounts_service
 from walkout.service.deps import Services
@@ -34,6 +36,22 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+@contextlib.contextmanager
+def statements(connection: Connection) -> Iterator[list[str]]:
+    """The SQL statements sent on ``connection`` while in the block, to count what a request
+    costs."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])  # (connection, cursor, statement, parameters, context, many)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
 
 
 @dataclass(frozen=True)

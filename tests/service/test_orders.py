@@ -22,7 +22,7 @@ from walkout.service.models import Role, VisitStatus
 from walkout.service.settings import default_store_file
 
 from .conftest import make_settings, open_store
-from .helpers import Caller, FakeClock, Store, TestClient
+from .helpers import Caller, FakeClock, Store, TestClient, statements
 from .shop import DECLINED_AT_CHARGE, add_card, captures, customer_of, enter, ledger
 
 NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -529,6 +529,30 @@ def test_listing_and_paging(shop: Shop) -> None:
     for group in (items[:kits], items[kits:]):
         names = [i["name"].casefold() for i in group]
         assert names == sorted(names)
+
+
+def test_listing_orders_costs_as_many_queries_for_ten_as_for_one(
+    shop: Shop, connection: Connection
+) -> None:
+    stocked(shop, a=20, b=10)
+
+    def listed(path: str, who: Caller, n: int) -> int:
+        with statements(connection) as sent:
+            r = shop.store.client.get(path, headers=who.headers)
+        assert r.status_code == 200, r.text
+        assert len(r.json()) == n
+        assert all(len(o["lines"]) == 1 and len(o["picks"]) == 2 for o in r.json())
+        return len(sent)
+
+    def place(first: int, n: int) -> None:
+        for i in range(first, first + n):  # two orders a slot
+            shop.placed({shop.kit.kit: 1}, slot=SLOT + timedelta(minutes=15 * (i // 2)))
+
+    lists = (("/orders", shop.shopper), ("/staff/orders", shop.staff))
+    place(0, 1)
+    one = [listed(path, who, 1) for path, who in lists]
+    place(1, 9)
+    assert [listed(path, who, 10) for path, who in lists] == one
 
 
 def test_uncounted_facings_offer_the_configured_units(

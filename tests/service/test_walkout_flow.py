@@ -4,10 +4,11 @@ dispute, refund; declined cards, held receipts, staff visits and empty baskets."
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Connection
 
 from walkout.service.models import Role
 
-from .helpers import Caller, Store
+from .helpers import Caller, Store, statements
 from .shop import (
     DECLINED_AT_CHARGE,
     Feed,
@@ -163,6 +164,32 @@ def test_flagged_receipt_is_held_for_review_then_captured(store: Store, gate: Ca
         f"/staff/receipts/{summary['id']}/approve", json={}, headers=staff.headers
     )
     assert (r.status_code, r.json()["code"]) == (409, "not_held")
+
+
+def test_listing_receipts_costs_as_many_queries_for_ten_as_for_one(
+    store: Store, gate: Caller, connection: Connection
+) -> None:
+    sku = sku_priced(store.services.catalogue, 100, 2000)
+    shopper, staff = store.person(payment=False), store.person(Role.STAFF)
+    add_card(store, shopper)
+
+    def shop(n: int) -> None:
+        for _ in range(n):  # held for review, not owed: the shopper may come straight back in
+            feed = Feed(enter(store, gate, shopper), store.services.catalogue)
+            post_events(store, gate, feed.exit({sku: 1}, flagged=True))
+
+    def listed(path: str, who: Caller, n: int) -> int:
+        with statements(connection) as sent:
+            r = store.client.get(path, headers=who.headers)
+        assert r.status_code == 200, r.text
+        assert [s["payment"]["held"] for s in r.json()] == [True] * n
+        return len(sent)
+
+    lists = (("/receipts", shopper), ("/staff/reviews", staff))
+    shop(1)
+    one = [listed(path, who, 1) for path, who in lists]
+    shop(9)
+    assert [listed(path, who, 10) for path, who in lists] == one
 
 
 def test_a_held_receipt_released_at_zero_charges_nothing(store: Store, gate: Caller) -> None:

@@ -45,7 +45,7 @@ def settle(
 
 @router.get("/staff/reviews", summary="Receipts held for review before capture (staff)")
 def reviews(_: StaffMember, session: DbSession) -> list[ReceiptSummary]:
-    return [receipts.summary(session, r) for r in service.held_receipts(session)]
+    return receipts.summaries(session, service.held_receipts(session))
 
 
 @router.post(

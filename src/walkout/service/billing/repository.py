@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -44,6 +44,16 @@ def get_by_visit(session: Session, visit_id: int) -> Payment | None:
         .execution_options(populate_existing=True)
     )
     return session.scalars(query).one_or_none()
+
+
+def by_visits(session: Session, visit_ids: Collection[int]) -> Mapping[int, Payment]:
+    """The payments of those of the visits that have one, by visit, in one query."""
+    query = (
+        select(Payment)
+        .where(Payment.visit_id.in_(visit_ids))
+        .execution_options(populate_existing=True)
+    )
+    return {p.visit_id: p for p in session.scalars(query)}
 
 
 def add(session: Session, payment: Payment) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from walkout.service.models import Dispute, DisputeState
@@ -22,6 +22,17 @@ def get(session: Session, dispute_id: int) -> Dispute | None:
 def of_receipt(session: Session, receipt_id: int) -> Sequence[Dispute]:
     query = select(Dispute).where(Dispute.receipt_id == receipt_id).order_by(Dispute.id)
     return session.scalars(query).all()
+
+
+def refunded(session: Session, receipt_ids: Collection[int]) -> Mapping[int, int]:
+    """What was refunded on each of the receipts, in one query; receipts without a refund are
+    left out."""
+    query = (
+        select(Dispute.receipt_id, func.sum(Dispute.amount))
+        .where(Dispute.receipt_id.in_(receipt_ids), Dispute.state == DisputeState.REFUNDED)
+        .group_by(Dispute.receipt_id)
+    )
+    return {receipt_id: int(amount) for receipt_id, amount in session.execute(query)}
 
 
 def in_state(session: Session, state: DisputeState) -> Sequence[Dispute]:

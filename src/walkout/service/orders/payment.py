@@ -129,7 +129,7 @@ def _record(session: Session, services: Services, order: Order, change: Change) 
     if not repository.transition(session, order, change, services.clock()):
         return False
     if change.status is OrderStatus.COLLECTED:
-        for units in repository.stock(session, order.id):
+        for units in repository.stock(session, [order.id]).get(order.id, []):
             stock.take(session, services, units.sku, units.qty)
     return True
 

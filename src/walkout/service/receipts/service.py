@@ -23,6 +23,7 @@ from walkout.service.models import (
     Account,
     Dispute,
     DisputeState,
+    Payment,
     PaymentState,
     Receipt,
     ReceiptLine,
@@ -274,16 +275,23 @@ def own(
 
 def history(session: Session, account_id: int) -> list[ReceiptSummary]:
     """The account's receipts, newest first."""
-    return [summary(session, r) for r in repository.of_account(session, account_id)]
+    return summaries(session, repository.of_account(session, account_id))
+
+
+def summaries(session: Session, receipts: Sequence[Receipt]) -> list[ReceiptSummary]:
+    """The receipts as listed, their payments and refunds loaded for all of them at once: a
+    list of receipts costs as many queries as one."""
+    paid = payments.by_visits(session, [r.visit_id for r in receipts])
+    refunded = disputes.refunded(session, [r.id for r in receipts])
+    return [_summary(r, paid.get(r.visit_id), refunded.get(r.id, 0)) for r in receipts]
 
 
 def summary(session: Session, receipt: Receipt) -> ReceiptSummary:
-    payment = payments.get_by_visit(session, receipt.visit_id)
-    refunded = sum(
-        d.amount
-        for d in disputes.of_receipt(session, receipt.id)
-        if d.state is DisputeState.REFUNDED
-    )
+    (one,) = summaries(session, [receipt])
+    return one
+
+
+def _summary(receipt: Receipt, payment: Payment | None, refunded: int) -> ReceiptSummary:
     return ReceiptSummary(
         id=receipt.id,
         visit_id=receipt.visit_id,

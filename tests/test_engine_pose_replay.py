@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
+from typer.testing import CliRunner
 
+from walkout.cli import app
 from walkout.domain.truth import Truth
 from walkout.engine.core import Engine
 from walkout.recording import find_recording, iter_lines, read_json, read_people
@@ -15,6 +18,7 @@ from walkout.scoring import score
 from walkout.sim.run import simulate
 from walkout.sim.scenarios import SCENARIOS
 from walkout.storefile import load_store
+from walkout.tracking import score_run
 
 CORNER = Path(__file__).resolve().parents[1] / "examples" / "stores" / "corner.json"
 
@@ -57,3 +61,19 @@ def test_receipts_are_right_and_follow_leaving_within_two_seconds(
     for receipt in receipts.receipts:
         assert receipt.closed_at is not None
         assert 0.0 <= receipt.closed_at - left[receipt.token] < 2.0, receipt.token
+
+
+def test_the_engine_follows_each_shopper_under_one_identity(
+    replayed: tuple[Path, Engine],
+) -> None:
+    out, _ = replayed
+    result = score_run(out)
+    assert result.truth > 500  # a minute of three shoppers and their party, every 0.2 s
+    assert result.mota >= 0.95
+    assert result.idf1 >= 0.95
+    assert result.switches == []
+    assert result.mean_error_m < 0.15
+    assert result.bound_rate >= 0.95
+    printed = CliRunner().invoke(app, ["score-people", str(out), "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert orjson.loads(printed.output) == result.summary()

@@ -20,6 +20,7 @@ from walkout.domain.messages import (
     TrackMsg,
     parse_message,
 )
+from walkout.engine.core import Engine, EngineConfig
 from walkout.engine.people import PeopleTracker, TrackerConfig, _distinct, _floor_points
 from walkout.engine.triangulate import projectors
 
@@ -299,6 +300,32 @@ def test_an_unbound_person_leaving_reports_a_shopper_lost_in_the_store_leaving()
     assert [(e.token, e.gate) for e in exits] == [(None, "exit-1"), ("TS", "exit-1")]
     assert exits[1].track == tracker.members("TS")[0]
     assert exits[1].t == pytest.approx(T0 + 28, abs=0.2)
+    # The loss itself was reported when it happened; the unbound person's exit is no loss.
+    [lost] = tracker.pop_losses()
+    assert (lost.track, lost.token) == (tracker.members("TS")[0], "TS")
+    assert lost.t == pytest.approx(T0 + 5, abs=0.3)
+    assert tracker.pop_losses() == []
+
+
+def test_a_visit_whose_shopper_was_lost_in_the_store_is_flagged() -> None:
+    # The same scene through the engine: the shopper took nothing the engine saw, but it lost
+    # them mid-store, so it cannot vouch for the empty receipt.
+    shopper = Walker([(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 5, 4.0, 1.5)])
+    walker = Walker([(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 5, 7.7, 3.0)])
+    receipts = {}
+    for token, person in (("TS", shopper), ("TW", walker)):
+        engine = Engine(STORE)
+        msgs = [*render_poses(STORE, [person], T0, T0 + 9, seed=7)]
+        msgs.append(GateMsg(gate="entry-1", t=T0 + 0.5, token=token))
+        for msg in sorted(msgs, key=lambda m: m.t):
+            engine.feed(msg)
+        engine.finish()
+        [receipts[token]] = engine.receipts().receipts
+    lost, left = receipts["TS"], receipts["TW"]
+    assert lost.flagged
+    assert lost.confidence == EngineConfig().lost_track_p
+    assert not left.flagged
+    assert left.confidence == 1.0
 
 
 # -- track mode -----------------------------------------------------------------------------
@@ -332,6 +359,7 @@ def test_track_mode_follows_external_ids_binds_and_reports_reaches_and_exits() -
     assert np.linalg.norm(np.array(point.hands[1]) - (3.3, 5.35, 1.1)) < 0.1
     assert [(e.track, e.token) for e in tracker.pop_exits()] == [("p1", "TR")]
     assert [s.track for s in tracker.tracks()] == []  # the passer vanished: lost
+    assert tracker.pop_losses() == []  # but an external tracker's ids are its own business
 
 
 # -- robustness -----------------------------------------------------------------------------

@@ -23,8 +23,8 @@ It keeps ~30 s of head and hand history per person for attribution (:meth:`hands
 :meth:`position`), binds app tokens scanned at entry gates to the people who walk through
 (:meth:`pop_bindings`, :meth:`token_of`) and reports people leaving through exit gates
 (:meth:`pop_exits`); an unbound person leaving also reports a shopper's track that was lost
-in the store leaving (its person most likely walked on untracked). Time comes only from
-messages.
+in the store leaving (its person most likely walked on untracked). Such losses are reported
+as they happen (:meth:`pop_losses`). Time comes only from messages.
 """
 
 from __future__ import annotations
@@ -232,6 +232,18 @@ class ExitEvent:
     t: float
 
 
+@dataclass(frozen=True, slots=True)
+class LostTrack:
+    """A shopper's ``track`` (bound to ``token``) was lost in the store, away from the exits,
+    last seen at ``t``: its person walks on unseen or under another track. ``height`` is the
+    track's standing height (NaN: unknown)."""
+
+    track: str
+    token: str
+    t: float
+    height: float
+
+
 @dataclass(slots=True)
 class TrackerStats:
     """Counts of what the tracker saw and skipped."""
@@ -342,16 +354,6 @@ class _Scan:
     token: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Lost:
-    """A bound track lost away from the exits, whose person has not been seen leaving."""
-
-    track: str
-    token: str
-    t: float
-    height: float
-
-
 class _GateArea:
     """A gate's area, with a fast test of floor points near it."""
 
@@ -412,7 +414,7 @@ class PeopleTracker:
         self._stats = TrackerStats()
         self._active: list[_Track] = []
         self._retired: list[_Track] = []  # confirmed tracks that ended, kept for history
-        self._lost: list[_Lost] = []  # bound tracks lost in the store, oldest first
+        self._lost: list[LostTrack] = []  # bound tracks lost in the store, oldest first
         self._by_id: dict[str, _Track] = {}
         self._by_external: dict[str, _Track] = {}
         self._serial = 0
@@ -424,6 +426,7 @@ class PeopleTracker:
         self._members: dict[str, list[str]] = {}
         self._bindings: list[Binding] = []
         self._exits_out: list[ExitEvent] = []
+        self._losses_out: list[LostTrack] = []
         # Pose frames waiting for their window: times, camera indices and detections.
         self._frame_t: list[float] = []
         self._frame_cam: list[int] = []
@@ -552,6 +555,12 @@ class PeopleTracker:
     def pop_exits(self) -> list[ExitEvent]:
         """People who left through an exit gate since the last call."""
         out, self._exits_out = self._exits_out, []
+        return out
+
+    def pop_losses(self) -> list[LostTrack]:
+        """Shoppers' tracks lost in the store (not at an exit) since the last call. Only pose
+        tracking loses people this way: an external tracker's ids are its own."""
+        out, self._losses_out = self._losses_out, []
         return out
 
     def position(self, track_id: str, t: float, within_s: float = 0.5) -> TrackPoint | None:
@@ -936,7 +945,9 @@ class PeopleTracker:
                     if tr.token is None:
                         self._exit_lost(tr, tr.exit_gate)
                 elif tr.token is not None and tr.external is None:
-                    self._lost.append(_Lost(tr.id, tr.token, tr.t, tr.height))
+                    lost = LostTrack(tr.id, tr.token, tr.t, tr.height)
+                    self._lost.append(lost)
+                    self._losses_out.append(lost)
                 if tr.external is not None:
                     del self._by_external[tr.external]
             else:
@@ -966,7 +977,7 @@ class PeopleTracker:
         reach = self.config.resume_height_m
         self._lost = [x for x in self._lost if tr.t - x.t <= self.config.lost_exit_s]
 
-        def gap(x: _Lost) -> float:
+        def gap(x: LostTrack) -> float:
             d = abs(x.height - tr.height)
             return reach if np.isnan(d) else d
 

@@ -400,7 +400,7 @@ class Engine:
     def finish(self) -> list[CartEvent]:
         """End of stream: process everything held, flush the shelves and close every visit."""
         out = self._drain(math.inf)
-        t = self._now if math.isfinite(self._now) else 0.0
+        t = self.now
         for event in self.shelf.flush(t):
             out += self._on_shelf(event)
         out += self._settle(lambda w: True)
@@ -409,6 +409,11 @@ class Engine:
         for visit in sorted(self._visits.values(), key=lambda v: v.opened):
             out += self._close(visit, t, gate=None)
         return out
+
+    @property
+    def now(self) -> float:
+        """Stream time up to which messages have been processed (0.0 before any)."""
+        return self._now if math.isfinite(self._now) else 0.0
 
     @property
     def stream_seconds(self) -> float:
@@ -421,12 +426,11 @@ class Engine:
 
     def floor(self) -> FloorView:
         """The people tracked now, with the token each was bound to at the gate."""
-        t = self._now if math.isfinite(self._now) else 0.0
         people = [
             FloorPerson(person=s.track, token=s.token, x=round(s.xy[0], 3), y=round(s.xy[1], 3))
             for s in self.people.tracks()
         ]
-        return FloorView(t=max(t, 0.0), people=people)
+        return FloorView(t=max(self.now, 0.0), people=people)
 
     # -- processing --------------------------------------------------------------------------
 

@@ -520,6 +520,35 @@ def test_two_confirmed_people_never_land_on_one_body(
         assert (near & ((jump < jump[g]) | ((jump == jump[g]) & (np.arange(len(xy)) < g)))).any()
 
 
+def test_a_resumed_track_leaves_the_active_ones_and_no_other_goes_with_it() -> None:
+    """A shopper's track goes stale; a new track confirmed beside it resumes it (id, token).
+    The stale one must leave the active tracks, and every other track must stay: taking it
+    out while going over them once kept it beside its successor and dropped the next one."""
+    tracker = PeopleTracker(STORE)
+    nowhere = np.full(3, np.nan), np.full((2, 3), np.nan)
+
+    def track(xy: tuple[float, float], t: float, confirm: bool) -> None:
+        tr = tracker._new_track(np.array(xy), t)
+        tr.history.append(t, tr.pos, *nowhere)
+        if confirm:
+            tracker._confirm(tr, t)
+        tracker._active.append(tr)
+
+    track((4.0, 3.0), 95.0, True)  # p1, last seen at 95 s
+    tracker._active[0].token = "TA"
+    track((5.5, 4.5), 99.9, True)  # p2
+    track((4.5, 3.0), 98.6, False)  # seen since 98.6 s, 0.5 m from p1
+    track((3.0, 2.0), 99.9, True)  # p3
+    tracker._active[2].hits = TrackerConfig().confirm_windows_elsewhere
+    tracker._settle_tentative(100.0)
+    assert [(s.track, s.token) for s in tracker.tracks()] == [
+        ("p2", None),
+        ("p1", "TA"),
+        ("p3", None),
+    ]
+    assert tracker.stats.resumed == 1
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_shoulder_to_shoulder_people_lost_in_a_crowd_get_back_their_own_tokens(seed: int) -> None:
     """A tall and a short shopper walk half a metre apart and both drop out of view for about

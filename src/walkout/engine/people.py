@@ -802,7 +802,11 @@ class PeopleTracker:
         those standing on an older track (a duplicate of the same person)."""
         cfg = self.config
         keep: list[_Track] = []
-        for tr in self._active:
+        taken: set[int] = set()  # stale tracks that tracks confirmed now resumed (serials)
+        # Confirming may take a resumed stale track out of self._active: go over a copy.
+        for tr in list(self._active):
+            if tr.serial in taken:
+                continue
             if not tr.confirmed:
                 if tr.misses > cfg.tentative_misses or any(
                     old.serial < tr.serial
@@ -818,9 +822,11 @@ class PeopleTracker:
                 if near_entry and tr.hits >= cfg.confirm_windows:
                     self._confirm(tr, t)
                 elif tr.hits >= cfg.confirm_windows_elsewhere:
-                    self._confirm(tr, t, resume=True)
+                    lost = self._confirm(tr, t, resume=True)
+                    if lost is not None:
+                        taken.add(lost.serial)
             keep.append(tr)
-        self._active = keep
+        self._active = [tr for tr in keep if tr.serial not in taken] if taken else keep
 
     # -- track life ------------------------------------------------------------------------
 
@@ -831,7 +837,9 @@ class PeopleTracker:
         tr.born_xy = tr.pos.copy()
         return tr
 
-    def _confirm(self, tr: _Track, t: float, resume: bool = False) -> None:
+    def _confirm(self, tr: _Track, t: float, resume: bool = False) -> _Track | None:
+        """Confirm a track; with ``resume``, as the continuation of a track lost nearby
+        lately, if any (it takes that one's id, token and history). Returns the track resumed."""
         cfg = self.config
         lost = None
         if resume:
@@ -866,6 +874,7 @@ class PeopleTracker:
             tr.passage = lost.passage
             self._stats.resumed += 1
         self._by_id[tr.id] = tr
+        return lost
 
     def _measure(self, tr: _Track, stature: float) -> None:
         """Add one standing-height sample to a track and update its running median."""

@@ -51,3 +51,7 @@ def test_evaluation_pools_seeds(tmp_path: Path) -> None:
     assert 0.0 <= result.f1 <= 1.0
     assert 0.0 <= result.review_rate <= 1.0
     assert (tmp_path / "quiet-101" / "receipts.json").is_file()
+    # People tracking pools too: every seed's samples and matches count.
+    assert result.tracking.truth == sum(s.tracking.truth for s in result.seeds) > 0
+    assert result.tracking.idtp == sum(s.tracking.idtp for s in result.seeds)
+    assert result.tracking.mota > 0.9  # a quiet store, people from an external tracker

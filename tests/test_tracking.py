@@ -8,7 +8,7 @@ import pytest
 
 from walkout.domain.floor import FloorPerson, FloorView
 from walkout.sim.timeline import PersonTrack
-from walkout.tracking import score_tracking
+from walkout.tracking import pool, score_tracking
 
 TIMES = np.arange(0.0, 10.01, 1.0)  # 11 samples
 
@@ -92,3 +92,16 @@ def test_a_person_keeps_their_track_while_it_stays_within_reach() -> None:
     result = score_tracking(views({"p1": ("A", [1.3] * 11), "p2": ("B", near)}), PEOPLE)
     assert result.switches == []
     assert result.misses == 3  # B has no track while p2 is over at A
+
+
+def test_pooled_scores_add_the_runs_counts() -> None:
+    swap = views({"p1": ("A", [1.0] * 6 + [3.0] * 5), "p2": ("B", [3.0] * 6 + [1.0] * 5)})
+    perfect = views({"p1": ("A", [1.0] * 11), "p2": ("B", [3.0] * 11)})
+    a, b = score_tracking(swap, PEOPLE), score_tracking(perfect, PEOPLE)
+    both = pool([a, b])
+    assert (both.truth, both.matches, both.idtp) == (44, 44, 12 + 22)
+    assert both.idf1 == pytest.approx(34 / 44)
+    assert both.mota == pytest.approx(1 - 2 / 44)
+    assert both.switches == a.switches
+    assert both.bound_rate == pytest.approx((12 + 22) / 44)
+    assert pool([]).mota == 1.0

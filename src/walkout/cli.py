@@ -745,6 +745,8 @@ def evaluate_cmd(
         "wrong unflagged",
         "cart p95 s",
         "receipt p95 s",
+        "MOTA",
+        "IDF1",
     ):
         table.add_column(column, justify="right")
     for preset in presets:
@@ -763,6 +765,8 @@ def evaluate_cmd(
             f"{result.unflagged_wrong_rate:.2%}",
             f"{result.cart_p95:.2f}",
             f"{result.receipt_p95:.2f}",
+            f"{result.tracking.mota:.3f}",
+            f"{result.tracking.idf1:.3f}",
         )
     console.print(table)
 

@@ -2,7 +2,8 @@
 
 This is how the engine's accuracy targets are measured (issue #3): on seeds the tests never
 use, for each preset, with F1 and exact receipts (PROTOCOL section 5), the review rate, how
-many lines are wrong among those the engine did not flag, and the stream-time latencies.
+many lines are wrong among those the engine did not flag, the stream-time latencies, and how
+well the engine followed people (MOTA and IDF1, :mod:`walkout.tracking`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from walkout.replay import Latency, ReplayResult, replay
 from walkout.scoring import Score
 from walkout.sim.run import VisionMode, simulate
 from walkout.sim.scenarios import Scenario
+from walkout.tracking import TrackingScore, pool
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SeedResult:
     cart_latencies: list[float]
     receipt_latencies: list[float]
     replay_ratio: float
+    tracking: TrackingScore
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,10 @@ class Evaluation:
     def receipt_p95(self) -> float:
         return self.latency_p95(lambda s: s.receipt_latencies)
 
+    @property
+    def tracking(self) -> TrackingScore:
+        return pool([s.tracking for s in self.seeds])
+
 
 def evaluate_seed(
     store: Store,
@@ -123,10 +130,12 @@ def evaluate_seed(
 ) -> SeedResult:
     """Simulate one seed into ``out``, replay it, and score it."""
     simulate(store, scenario, seed, out, minutes=minutes, vision=vision)
-    result: ReplayResult = replay(out)
+    result: ReplayResult = replay(out, track_people=True)
     truth = read_json(out / "truth.json", Truth)
     receipts = result.receipts
-    assert result.score is not None  # replay scores a run that has its truth.json
+    # replay scores a run that has its truth.json, and its tracking with its people.npz
+    assert result.score is not None
+    assert result.tracking is not None
     return SeedResult(
         seed=seed,
         score=result.score,
@@ -136,6 +145,7 @@ def evaluate_seed(
         cart_latencies=result.cart_latency_values,
         receipt_latencies=result.receipt_latency_values or [],
         replay_ratio=result.realtime_ratio,
+        tracking=result.tracking,
     )
 
 

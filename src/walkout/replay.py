@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,9 @@ from walkout.domain.truth import Receipts, Truth
 from walkout.engine.core import Engine, EngineConfig, EngineStats
 from walkout.recording import find_recording, iter_lines, read_json, read_people, write_json
 from walkout.scoring import Score, score
+from walkout.sim.timeline import PersonTrack
 from walkout.storefile import load_store
+from walkout.tracking import FloorSampler, TrackingScore, score_tracking
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ReplayResult:
     cart_latency_values: list[float]
     receipt_latency_values: list[float] | None = None
     score: Score | None = None
+    tracking: TrackingScore | None = None
     peak_mb: float | None = None
     out: dict[str, Path] = field(default_factory=dict)
 
@@ -72,13 +75,10 @@ class ReplayResult:
         return sum(1 for r in self.receipts.receipts if r.flagged) / n if n else 0.0
 
 
-def receipt_latencies(receipts: Receipts, run_dir: Path) -> list[float] | None:
+def receipt_latencies(receipts: Receipts, people: Sequence[PersonTrack]) -> list[float]:
     """Delay from each person's last true position (leaving) to their visit's receipt."""
-    people_file = run_dir / "people.npz"
-    if not people_file.is_file():
-        return None
     last_exit: dict[str, float] = {}
-    for person in read_people(people_file):
+    for person in people:
         last_exit[person.token] = max(last_exit.get(person.token, 0.0), person.t_exit)
     return [
         r.closed_at - last_exit[r.token]
@@ -112,9 +112,12 @@ def replay(
     config: EngineConfig | None = None,
     progress: ProgressFn | None = None,
     measure_memory: bool = False,
+    track_people: bool = False,
 ) -> ReplayResult:
     """Replay ``run_dir``'s recording; write receipts.json and evidence.jsonl into ``out``
-    (default: ``run_dir``) and score them when ``truth.json`` is there."""
+    (default: ``run_dir``) and score them when ``truth.json`` is there. With
+    ``track_people``, the people tracking is scored too (:mod:`walkout.tracking`) when the
+    run's true positions (``people.npz``) are there."""
     store = load_store(run_dir / "store.json")
     recording = find_recording(run_dir)
     out = out or run_dir
@@ -123,6 +126,8 @@ def replay(
     events: list[CartEvent] = []
     if measure_memory:
         tracemalloc.start()
+    people_file = run_dir / "people.npz"
+    sample = FloorSampler(engine) if track_people and people_file.is_file() else None
     started = time.perf_counter()
     n = 0
     feed = engine.feed_line
@@ -134,12 +139,15 @@ def replay(
             n += 1
             if progress is not None and n % 100_000 == 0:
                 progress(n)
+            if sample is not None:
+                sample()
         events += engine.finish()
     wall = time.perf_counter() - started
     peak = None
     if measure_memory:
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
+    people = read_people(people_file) if people_file.is_file() else None
     receipts = engine.receipts()
     write_json(out / "receipts.json", receipts)
     with (out / "evidence.jsonl").open("wb") as fh:
@@ -155,10 +163,12 @@ def replay(
         stream_s=engine.stream_seconds,
         wall_s=wall,
         cart_latency_values=cart,
-        receipt_latency_values=receipt_latencies(receipts, run_dir),
+        receipt_latency_values=None if people is None else receipt_latencies(receipts, people),
         peak_mb=peak,
         out={"receipts": out / "receipts.json", "evidence": out / "evidence.jsonl"},
     )
     if (run_dir / "truth.json").is_file():
         result.score = score(read_json(run_dir / "truth.json", Truth), receipts)
+    if sample is not None and people is not None:
+        result.tracking = score_tracking(sample.views, people)
     return result

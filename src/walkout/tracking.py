@@ -1,10 +1,11 @@
 """How well the engine follows people: CLEAR MOT and IDF1 against the simulator's truth.
 
-Receipts say whether a visit came out right; these scores say why one did not. A run's
-recording is replayed through the engine without its weight lines (people tracking never
-reads them, so the tracks are those of a full replay) and the people on the floor are sampled
-every ``every_s`` seconds of stream time. Each sample is matched to the true positions of
-``people.npz``:
+Receipts say whether a visit came out right; these scores say why one did not. The people on
+the floor are sampled every ``every_s`` seconds of stream time (:class:`FloorSampler`: the
+first time the engine has processed that far), while `walkout score-people` replays a run
+without its weight lines (people tracking never reads them, so the tracks are those of a full
+replay; only the sampling instants differ) or while `walkout evaluate` replays it whole. Each
+sample is matched to the true positions of ``people.npz``:
 
 - **CLEAR MOT** (Bernardin and Stiefelhagen, 2008): per sample, a true person keeps the track
   it was matched to last while that track is within ``match_m``; the rest are matched by the
@@ -21,6 +22,7 @@ every ``every_s`` seconds of stream time. Each sample is matched to the true pos
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,9 @@ from walkout.engine.core import Engine, EngineConfig
 from walkout.recording import find_recording, iter_lines, read_people
 from walkout.sim.timeline import PersonTrack
 from walkout.storefile import load_store
+
+#: Seconds of stream time between samples of the floor, by default.
+SAMPLE_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +99,37 @@ class TrackingScore:
         }
 
 
+class FloorSampler:
+    """Called after each line fed to ``engine``: keeps the people on the floor whenever
+    another ``every_s`` seconds of stream time have been processed (in :attr:`views`)."""
+
+    def __init__(self, engine: Engine, every_s: float = SAMPLE_S) -> None:
+        if every_s <= 0:
+            raise ValueError("every_s must be positive")
+        self.engine, self.every_s = engine, every_s
+        self.views: list[FloorView] = []
+        self._due = -math.inf
+
+    def __call__(self) -> None:
+        if self.engine.now >= self._due:  # the floor is built only when a sample is due
+            view = self.engine.floor()
+            self.views.append(view)
+            self._due = (view.t // self.every_s + 1) * self.every_s
+
+
 def follow(
-    run_dir: Path, every_s: float = 0.2, config: EngineConfig | None = None
+    run_dir: Path, every_s: float = SAMPLE_S, config: EngineConfig | None = None
 ) -> list[FloorView]:
     """The people on the floor every ``every_s`` seconds of stream time, as the engine tracks
     them while replaying ``run_dir``'s recording (weight lines are skipped: they change no
     track)."""
-    if every_s <= 0:
-        raise ValueError("every_s must be positive")
     engine = Engine(load_store(run_dir / "store.json"), config)
-    views: list[FloorView] = []
-    due = -np.inf
+    sample = FloorSampler(engine, every_s)
     for line in iter_lines(find_recording(run_dir)):
-        if parse_weight(line) is not None:
-            continue
-        engine.feed_line(line)
-        if engine.now >= due:  # the floor is built only when a sample is due
-            view = engine.floor()
-            views.append(view)
-            due = (view.t // every_s + 1) * every_s
-    return views
+        if parse_weight(line) is None:
+            engine.feed_line(line)
+            sample()
+    return sample.views
 
 
 def score_tracking(
@@ -172,7 +188,26 @@ def score_tracking(
     )
 
 
-def score_run(run_dir: Path, every_s: float = 0.2, match_m: float = 0.5) -> TrackingScore:
+def pool(scores: Sequence[TrackingScore]) -> TrackingScore:
+    """Several runs' scores as one: their counts added (each run's people and tracks are its
+    own, so IDF1's assignments add up too)."""
+    matches = sum(s.matches for s in scores)
+    return TrackingScore(
+        samples=sum(s.samples for s in scores),
+        truth=sum(s.truth for s in scores),
+        tracked=sum(s.tracked for s in scores),
+        matches=matches,
+        misses=sum(s.misses for s in scores),
+        false_positives=sum(s.false_positives for s in scores),
+        mean_error_m=sum(s.mean_error_m * s.matches for s in scores) / matches if matches else 0.0,
+        idtp=sum(s.idtp for s in scores),
+        bound=sum(s.bound for s in scores),
+        bound_right=sum(s.bound_right for s in scores),
+        switches=[w for s in scores for w in s.switches],
+    )
+
+
+def score_run(run_dir: Path, every_s: float = SAMPLE_S, match_m: float = 0.5) -> TrackingScore:
     """Replay ``run_dir`` (which needs ``people.npz``) and score its people tracking."""
     people_file = run_dir / "people.npz"
     if not people_file.is_file():

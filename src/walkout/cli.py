@@ -745,10 +745,11 @@ def evaluate_cmd(
         "wrong unflagged",
         "cart p95 s",
         "receipt p95 s",
-        "MOTA",
-        "IDF1",
     ):
         table.add_column(column, justify="right")
+    people = Table(title="how the engine followed people (walkout score-people)")
+    for column in ("preset", "MOTA", "IDF1", "identity switches", "untracked", "error m"):
+        people.add_column(column, justify="right")
     for preset in presets:
         with console.status(f"{preset.name}…") as status:
 
@@ -765,10 +766,18 @@ def evaluate_cmd(
             f"{result.unflagged_wrong_rate:.2%}",
             f"{result.cart_p95:.2f}",
             f"{result.receipt_p95:.2f}",
-            f"{result.tracking.mota:.3f}",
-            f"{result.tracking.idf1:.3f}",
+        )
+        tracking = result.tracking
+        people.add_row(
+            preset.name,
+            f"{tracking.mota:.3f}",
+            f"{tracking.idf1:.3f}",
+            str(len(tracking.switches)),
+            f"{tracking.misses / tracking.truth if tracking.truth else 0.0:.1%}",
+            f"{tracking.mean_error_m:.3f}",
         )
     console.print(table)
+    console.print(people)
 
 
 def main() -> None:

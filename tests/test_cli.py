@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from walkout.cli import app
 from walkout.domain.truth import Truth
-from walkout.recording import read_json
+from walkout.recording import iter_lines, read_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CORNER = ROOT / "examples" / "stores" / "corner.json"
@@ -99,3 +99,22 @@ def test_score_rejects_a_malformed_receipts_file(run_dir: Path, tmp_path: Path) 
     bad.write_text('{"receipts": [{"token": "T1", "items": {"a": -1}}]}')
     line = one_line_error("score", "--truth", str(run_dir / "truth.json"), "--receipts", str(bad))
     assert "receipts" in line
+
+
+def test_simulate_writes_appearance_descriptors_unless_told_not_to(tmp_path: Path) -> None:
+    """Pose detections carry appearance descriptors by default (ADR 14); --no-appearance
+    leaves them out and changes nothing else in the recording."""
+    recordings = {}
+    for flag in ("--appearance", "--no-appearance"):
+        out = tmp_path / flag
+        ok("simulate", "--store", str(CORNER), "--out", str(out), "--scenario", "quiet",
+           "--minutes", "0.1", "--shoppers", "1", "--seed", "12", flag)  # fmt: skip
+        recordings[flag] = [json.loads(line) for line in iter_lines(out / "recording.jsonl.gz")]
+    with_app, without = recordings["--appearance"], recordings["--no-appearance"]
+    people = [p for m in with_app if m["type"] == "pose" for p in m["people"]]
+    assert people
+    assert all(len(p["app"]) == 8 for p in people)
+    for msg in with_app:
+        for p in msg.get("people", []):
+            del p["app"]
+    assert with_app == without

@@ -46,10 +46,50 @@ def test_pose_needs_17_keypoints() -> None:
         parse_message(short)
 
 
+def test_pose_people_may_carry_an_appearance_descriptor() -> None:
+    kp = [[1.0, 2.0, 0.5]] * 17
+    msg = parse_message(
+        PoseMsg.model_validate(
+            {"camera": "c", "t": 1.0, "people": [{"kp": kp, "app": [0.5, -0.25, 1]}, {"kp": kp}]}
+        ).model_dump_json()
+    )
+    assert isinstance(msg, PoseMsg)
+    assert [p.app for p in msg.people] == [[0.5, -0.25, 1.0], None]
+
+
+_KP17 = b"[" + b",".join([b"[1, 2, 0.5]"] * 17) + b"]"
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
         (b'{"type": "weight", "plate": "p", "t": 1, "hz": 60, "g": [NaN]}', "finite"),
+        (
+            b'{"type": "pose", "camera": "c", "t": 1, "people": [{"kp": '
+            + _KP17
+            + b', "app": [1, NaN]}]}',
+            "people.0.app.1",
+        ),
+        (
+            b'{"type": "pose", "camera": "c", "t": 1, "people": [{"kp": '
+            + _KP17
+            + b', "app": []}]}',
+            "people.0.app",
+        ),
+        (
+            b'{"type": "pose", "camera": "c", "t": 1, "people": [{"kp": '
+            + _KP17
+            + b', "app": "red"}]}',
+            "people.0.app",
+        ),
+        (
+            b'{"type": "pose", "camera": "c", "t": 1, "people": [{"kp": '
+            + _KP17
+            + b', "app": ['
+            + b",".join([b"0.1"] * 513)
+            + b"]}]}",
+            "people.0.app",
+        ),
         (b'{"type": "weight", "plate": "p", "t": 1, "hz": 60, "g": "12"}', "g"),
         (b'{"type": "weight", "plate": "p", "t": 1, "hz": 60, "g": [1.0', "json"),
         (b'{"type": "teleport", "t": 1}', "tag"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from walkout.sim.vision import (
     VisionRenderer,
     hidden_by_people,
     occluders,
+    occlusion_by_people,
     track_id,
 )
 
@@ -191,6 +193,62 @@ def test_bodies_hide_the_people_behind_them() -> None:
     assert not hidden[0, 1, 0]  # but the nose shows over the front person's head
     alone = hidden_by_people(centre, kp, np.array([[False, True]]), 0.2)
     assert not alone.any()
+    _, by = occlusion_by_people(centre, kp, np.ones((1, 2), dtype=bool), 0.2)
+    assert by.tolist() == [[-1, 0]]  # the back one is hidden by the front one, not vice versa
+
+
+def _descriptors(lines: list[bytes]) -> dict[str, list[tuple[float, np.ndarray]]]:
+    """Each camera's detections as (x pixel of the hips, unit descriptor)."""
+    out: dict[str, list[tuple[float, np.ndarray]]] = defaultdict(list)
+    for msg in poses(lines):
+        for det in msg.people:
+            assert det.app is not None
+            kp = np.asarray(det.kp)
+            out[msg.camera].append((float(kp[11:13, 0].mean()), np.asarray(det.app)))
+    return out
+
+
+def test_detections_carry_appearance_that_tells_people_apart_and_keypoints_do_not_change() -> None:
+    """Each detection carries an 8-long unit descriptor; one person's descriptors from one
+    camera are more alike than two people's, and turning descriptors off leaves every other
+    byte of the pose messages as it was."""
+    store = make_store(fixtures=False)
+    people = [standing(0, 2.0, 4.5), standing(1, 6.0, 4.5)]
+    # Among many outfits two strangers hardly ever wear the same (with the default few, one
+    # pair in six does, and then only their own variation tells them apart).
+    params = replace(QUIET, appearance_outfits=100)
+    lines = VisionRenderer(store, people, seed=5, params=params).render(T0, T0 + 10.0).lines
+    by_camera = _descriptors(lines)
+
+    def unit_mean(rows: np.ndarray) -> np.ndarray:
+        mean = rows.mean(axis=0)
+        return mean / np.linalg.norm(mean)
+
+    compared = 0
+    for dets in by_camera.values():
+        split = np.median([u for u, _ in dets])
+        left = np.array([a for u, a in dets if u < split])
+        right = np.array([a for u, a in dets if u >= split])
+        if not (len(left) > 20 and len(right) > 20):
+            continue
+        compared += 1
+        assert left.shape[1] == 8
+        assert np.allclose(np.linalg.norm(left, axis=1), 1.0, atol=0.01)
+        # A person's look over the first and the second half of the frames, and the other's.
+        same = unit_mean(left[::2]) @ unit_mean(left[1::2])
+        assert same > 0.9
+        assert unit_mean(left) @ unit_mean(right) < same - 0.2
+        # Single detections are noisy: a look is a running mean, not one frame.
+        assert 0.3 < np.median(left[1:] @ left[0]) < 0.95
+    assert compared >= 2
+    plain = replace(params, appearance_dims=0)
+    bare = VisionRenderer(store, people, seed=5, params=plain).render(T0, T0 + 10.0).lines
+    assert len(bare) == len(lines)
+    for with_app, without in zip(lines, bare, strict=True):
+        msg = orjson.loads(with_app)
+        for det in msg.get("people", []):
+            det.pop("app")
+        assert msg == orjson.loads(without)
 
 
 def test_detector_misses_and_invents_people_at_the_configured_rates() -> None:
@@ -313,6 +371,8 @@ def test_stores_without_fixtures_are_occluded_by_their_plate_columns() -> None:
         {"product_score_range": (0.3, 0.9)},
         {"track_hz": 0.0},
         {"min_keypoints": 0},
+        {"appearance_dims": -1},
+        {"appearance_noise": -0.5},
     ],
 )
 def test_params_reject_nonsense(bad: dict[str, Any]) -> None:

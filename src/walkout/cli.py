@@ -274,6 +274,10 @@ def simulate_cmd(
     vision: Annotated[
         VisionMode, typer.Option(help="pose: per-camera keypoints; track: 3-D people.")
     ] = "pose",
+    appearance: Annotated[
+        bool,
+        typer.Option(help="Pose detections carry appearance descriptors (ADR 14)."),
+    ] = True,
 ) -> None:
     """Simulate shoppers in a store: writes store.json, recording.jsonl.gz and truth.json."""
     try:
@@ -306,6 +310,7 @@ def simulate_cmd(
             minutes=minutes,
             shoppers=shoppers,
             vision=vision,
+            appearance=appearance,
             progress=on_progress,
         )
     console.print(
@@ -727,6 +732,10 @@ def evaluate_cmd(
     vision: Annotated[VisionMode, typer.Option(help="pose or track.")] = "pose",
     store: Annotated[Path, typer.Option(help="The store.")] = Path("examples/stores/corner.json"),
     out: Annotated[Path, typer.Option(help="Where the runs are written.")] = Path("eval-out"),
+    appearance: Annotated[
+        bool,
+        typer.Option(help="Pose detections carry appearance descriptors (ADR 14)."),
+    ] = True,
 ) -> None:
     """Scored scenarios: simulate fresh seeds, replay them, and pool the engine's scores."""
     try:
@@ -756,7 +765,9 @@ def evaluate_cmd(
             def on_seed(r: SeedResult, name: str = preset.name, bar: Status = status) -> None:
                 bar.update(f"{name}: seed {r.seed}: F1 {r.score.f1:.4f}")
 
-            result = evaluate(the_store, preset, seed_list, out, minutes, vision, on_seed)
+            result = evaluate(
+                the_store, preset, seed_list, out, minutes, vision, on_seed, appearance
+            )
         table.add_row(
             preset.name,
             str(result.sessions),

@@ -127,9 +127,10 @@ def evaluate_seed(
     out: Path,
     minutes: float | None,
     vision: VisionMode,
+    appearance: bool = True,
 ) -> SeedResult:
     """Simulate one seed into ``out``, replay it, and score it."""
-    simulate(store, scenario, seed, out, minutes=minutes, vision=vision)
+    simulate(store, scenario, seed, out, minutes=minutes, vision=vision, appearance=appearance)
     result: ReplayResult = replay(out, track_people=True)
     truth = read_json(out / "truth.json", Truth)
     receipts = result.receipts
@@ -157,11 +158,13 @@ def evaluate(
     minutes: float | None = None,
     vision: VisionMode = "pose",
     on_seed: Callable[[SeedResult], None] | None = None,
+    appearance: bool = True,
 ) -> Evaluation:
     """Evaluate a preset over ``seeds``; runs are written under ``out/<preset>-<seed>``."""
     results = []
     for seed in seeds:
-        res = evaluate_seed(store, scenario, seed, out / f"{scenario.name}-{seed}", minutes, vision)
+        run = out / f"{scenario.name}-{seed}"
+        res = evaluate_seed(store, scenario, seed, run, minutes, vision, appearance)
         results.append(res)
         if on_seed is not None:
             on_seed(res)

@@ -70,10 +70,17 @@ class WeightMsg(_Message):
 Keypoint = tuple[Finite, Finite, Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]]
 
 
+#: Longest appearance descriptor a pose detection may carry.
+APP_MAX = 512
+
+
 class PosePerson(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     kp: Annotated[list[Keypoint], Field(min_length=17, max_length=17)]
+    #: walkout's optional extension: the detector's appearance descriptor of the person (a
+    #: re-identification embedding; compared by cosine, so its scale does not matter).
+    app: Annotated[list[Finite], Field(min_length=1, max_length=APP_MAX)] | None = None
 
 
 class PoseMsg(_Message):

@@ -56,11 +56,15 @@ def loadcell_model(faults: SensorFaults) -> tuple[LoadCellParams, LoadCellFaults
     )
 
 
-def vision_params(faults: SensorFaults) -> VisionParams:
-    """Camera noise levels for a scenario: an ordinary system, or a struggling one."""
+def vision_params(faults: SensorFaults, appearance: bool = True) -> VisionParams:
+    """Camera noise levels for a scenario: an ordinary system, or a struggling one; without
+    ``appearance``, pose detections carry no appearance descriptors (ADR 14)."""
+    params = VisionParams() if appearance else VisionParams(appearance_dims=0)
     if not faults.camera_dropouts:
-        return VisionParams()
-    return VisionParams(miss_rate=0.08, keypoint_drop=0.06, false_rate=0.03, track_hand_drop=0.08)
+        return params
+    return replace(
+        params, miss_rate=0.08, keypoint_drop=0.06, false_rate=0.03, track_hand_drop=0.08
+    )
 
 
 def gate_chunk(scans: list[GateScan], staff_tokens: set[str]) -> LineChunk:
@@ -108,19 +112,19 @@ def simulate(
     minutes: float | None = None,
     shoppers: int | None = None,
     vision: VisionMode = "pose",
+    appearance: bool = True,
     progress: ProgressFn | None = None,
 ) -> RunSummary:
     """Simulate a run and write its directory. ``progress(done_s, total_s)`` is called as the
-    recording is written."""
+    recording is written. Without ``appearance`` pose detections carry no descriptors."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     timeline = simulate_world(store, scenario, seed, minutes=minutes, shoppers=shoppers)
     (out / "store.json").write_bytes(store_json(store))
     write_json(out / "truth.json", timeline.truth)
     write_people(out / "people.npz", timeline.people)
-    lines = write_recording(
-        store, scenario, seed, timeline, out / "recording.jsonl.gz", vision, progress
-    )
+    path = out / "recording.jsonl.gz"
+    lines = write_recording(store, scenario, seed, timeline, path, vision, progress, appearance)
     return RunSummary(
         out=out,
         start=timeline.start,
@@ -141,6 +145,7 @@ def write_recording(
     path: Path,
     vision: VisionMode,
     progress: ProgressFn | None = None,
+    appearance: bool = True,
 ) -> int:
     """Render every sensor over the timeline, window by window, into one recording."""
     params, faults = loadcell_model(scenario.faults)
@@ -159,7 +164,7 @@ def write_recording(
         mode=vision,
         sightings=timeline.sightings,
         seed=seed,
-        params=vision_params(scenario.faults),
+        params=vision_params(scenario.faults, appearance),
     )
     staff = {s.token for s in timeline.truth.sessions if s.staff}
     gates = gate_chunk(sorted(timeline.scans, key=lambda s: s.t), staff)

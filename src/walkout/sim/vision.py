@@ -49,7 +49,7 @@ _UP = np.array([0.0, 0.0, 1.0])
 #: Which corners of a box take the max (True) or min (False) coordinate.
 _CORNERS = np.array([(i & 1, (i >> 1) & 1, (i >> 2) & 1) for i in range(8)], dtype=bool)
 # Streams of the per-window random generators.
-_POSE, _TRACK, _PRODUCT, _SETUP = 1, 2, 3, 4
+_POSE, _TRACK, _PRODUCT, _SETUP, _APPEARANCE = 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,17 @@ class VisionParams:
     product_missing: float = 0.05
     #: Pixel noise SD of a product's position.
     product_pixel_sd: float = 3.0
+    #: Length of the appearance descriptor (``app``) each pose detection carries, as a
+    #: person re-identification model gives (0: none). A person's look is one of
+    #: ``appearance_outfits`` common outfits plus their own variation (``appearance_own``), so
+    #: strangers may look alike; each camera sees it from its own side (``appearance_view``),
+    #: with noise (``appearance_noise``), and a person partly hidden by another looks partly
+    #: like them.
+    appearance_dims: int = 8
+    appearance_outfits: int = 6
+    appearance_own: float = 0.6
+    appearance_view: float = 0.45
+    appearance_noise: float = 0.7
 
     def __post_init__(self) -> None:
         rates = ("keypoint_drop", "miss_rate", "false_rate", "track_hand_drop")
@@ -106,6 +117,11 @@ class VisionParams:
             raise ValueError("product_score_range must satisfy 0.5 <= low <= high <= 1")
         if self.track_hz <= 0 or self.occlusion_cell_px < 1 or self.min_keypoints < 1:
             raise ValueError("track_hz, occlusion_cell_px and min_keypoints must be positive")
+        if self.appearance_dims < 0 or self.appearance_outfits < 1:
+            raise ValueError("appearance_dims must be >= 0 and appearance_outfits >= 1")
+        looks = (self.appearance_own, self.appearance_view, self.appearance_noise)
+        if min(looks) < 0:
+            raise ValueError("appearance_own, appearance_view and appearance_noise must be >= 0")
 
 
 def track_id(person: int, seed: int) -> str:
@@ -272,10 +288,18 @@ def hidden_by_people(
     A body is a vertical cylinder of ``radius`` around its hip centre, from the floor to 0.1 m
     above its highest keypoint; ``present (T, P)`` says which people are there.
     """
+    return occlusion_by_people(centre, kp, present, radius)[0]
+
+
+def occlusion_by_people(
+    centre: FloatArray, kp: FloatArray, present: BoolArray, radius: float
+) -> tuple[BoolArray, IntArray]:
+    """:func:`hidden_by_people`, and who hides the most of each person ``(T, P)`` (-1: none)."""
     n_people = present.shape[1]
     hidden = np.zeros(kp.shape[:3], dtype=bool)
+    occluder = np.full(kp.shape[:2], -1, dtype=np.int64)
     if n_people < 2:
-        return hidden
+        return hidden, occluder
     axis = kp[..., HIPS, :2].mean(axis=-2)  # (T, P, 2)
     top = kp[..., 2].max(axis=-1) + 0.1  # (T, P)
     spread = np.linalg.norm(kp[..., :2] - axis[:, :, None], axis=-1).max(axis=-1)
@@ -290,7 +314,7 @@ def hidden_by_people(
     near &= ~np.eye(n_people, dtype=bool)
     ti, pi, qi = np.nonzero(near)
     if not len(ti):
-        return hidden
+        return hidden, occluder
     d = kp[ti, pi] - centre  # (M, 17, 3)
     f = centre[:2] - axis[ti, qi][:, None]  # (M, 1, 2)
     a = np.maximum((d[..., :2] ** 2).sum(-1), 1e-12)
@@ -307,7 +331,16 @@ def hidden_by_people(
     stop = np.minimum(np.minimum(s2, np.maximum(sa, sb)), s_end)
     occluded = (disc > 0) & (start < stop)
     np.logical_or.at(hidden, (ti, pi), occluded)
-    return hidden
+    # Per (t, p), the one hiding the most keypoints: the last of its pairs sorted by count.
+    count = occluded.sum(-1)
+    some = count > 0
+    if some.any():
+        key, by, count = (ti * n_people + pi)[some], qi[some], count[some]
+        order = np.lexsort((count, key))
+        key, by = key[order], by[order]
+        last = np.append(key[1:] != key[:-1], True)
+        occluder.reshape(-1)[key[last]] = by[last]
+    return hidden, occluder
 
 
 def _face_visible(centre: FloatArray, kp: FloatArray) -> BoolArray:
@@ -354,6 +387,7 @@ class VisionRenderer:
         self._sighting_t = np.array([s.t for s in self.sightings])
         setup = np.random.default_rng([seed, _SETUP])
         self.phases = self.params.camera_phase_s * setup.random(len(store.cameras))
+        self.looks = self._looks()
         self._distractors: dict[str, list[str]] = {}
 
     @cached_property
@@ -369,7 +403,9 @@ class VisionRenderer:
         times: list[float] = []
         lines: list[bytes] = []
         if self.mode == "pose":
-            self._render_pose(t0, t1, np.random.default_rng([self.seed, _POSE, key]), times, lines)
+            rng = np.random.default_rng([self.seed, _POSE, key])
+            looks = np.random.default_rng([self.seed, _APPEARANCE, key])
+            self._render_pose(t0, t1, rng, looks, times, lines)
         else:
             rng = np.random.default_rng([self.seed, _TRACK, key])
             self._render_track(t0, t1, rng, times, lines)
@@ -378,6 +414,46 @@ class VisionRenderer:
         )
         order = np.argsort(np.asarray(times), kind="stable")
         return LineChunk(np.asarray(times)[order], [lines[i] for i in order])
+
+    def _looks(self) -> FloatArray:
+        """Each person's appearance as each camera sees it, ``(people, cameras, dims)``: their
+        outfit (one of a few common ones) plus their own variation and the camera's side."""
+        par = self.params
+        dims, n_cams = par.appearance_dims, len(self.store.cameras)
+        if not dims:
+            return np.zeros((len(self.people), n_cams, 0))
+        rng = np.random.default_rng([self.seed, _APPEARANCE])
+        outfits = _unit(rng.normal(size=(par.appearance_outfits, dims)))
+        looks = np.zeros((len(self.people), n_cams, dims))
+        for i, person in enumerate(self.people):
+            own = np.random.default_rng([self.seed, _APPEARANCE, person.person])
+            outfit = outfits[own.integers(par.appearance_outfits)]
+            look = outfit + par.appearance_own * own.normal(size=dims) / np.sqrt(dims)
+            side = par.appearance_view * own.normal(size=(n_cams, dims)) / np.sqrt(dims)
+            looks[i] = _unit(_unit(look) + side)
+        return looks
+
+    def _appearance(
+        self,
+        cam: int,
+        people: IntArray,
+        hidden: FloatArray,
+        occluder: IntArray,
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        """Descriptors ``(T, P, dims)`` of people (indices ``(P,)``) seen by camera ``cam``: a
+        person hidden by a share ``hidden (T, P)`` of their keypoints behind another
+        (``occluder (T, P)``, a column of ``people``; -1: none) looks that much like them."""
+        par = self.params
+        own = self.looks[people, cam]  # (P, dims)
+        if not par.appearance_dims:
+            return np.zeros((*hidden.shape, 0))
+        other = np.where(
+            (occluder >= 0)[..., None], own[np.maximum(occluder, 0)], own[None]
+        )  # (T, P, dims)
+        mixed = (1 - hidden[..., None]) * own[None] + hidden[..., None] * other
+        noise = rng.normal(size=mixed.shape) * (par.appearance_noise / np.sqrt(own.shape[-1]))
+        return _unit(mixed + noise)
 
     # -- pose ------------------------------------------------------------------------------
 
@@ -396,8 +472,16 @@ class VisionRenderer:
         return lo, hi + 0.1
 
     def _render_pose(
-        self, t0: float, t1: float, rng: np.random.Generator, times: list[float], lines: list[bytes]
+        self,
+        t0: float,
+        t1: float,
+        rng: np.random.Generator,
+        looks: np.random.Generator,
+        times: list[float],
+        lines: list[bytes],
     ) -> None:
+        """Pose frames of every camera; ``looks`` draws the appearance noise alone, so that the
+        keypoints are the same with descriptors or without."""
         par = self.params
         active = self._active(t0 - par.frame_jitter_s, t1 + par.frame_jitter_s)
         in_view = np.zeros((len(self.views), len(active)), dtype=bool)
@@ -420,8 +504,12 @@ class VisionRenderer:
             kp_all, present_all = grids[fps, phase]
             cand = np.flatnonzero(in_view[c])
             kp = kp_all[keep][:, cand]
-            out, detected = self._detect(view, kp, present_all[keep][:, cand], rng)
-            self._emit_frames(view, frame_t[keep], out, detected, rng, times, lines)
+            out, detected, hidden, occluder = self._detect(
+                view, kp, present_all[keep][:, cand], rng
+            )
+            people = np.asarray(active, dtype=np.int64)[cand]
+            app = self._appearance(c, people, hidden, occluder, looks)
+            self._emit_frames(view, frame_t[keep], out, detected, app, rng, looks, times, lines)
 
     def _skeletons(self, active: list[int], nominal: FloatArray) -> tuple[FloatArray, BoolArray]:
         """Keypoints ``(T, P, 17, 3)`` and presence ``(T, P)`` of the active people."""
@@ -436,15 +524,19 @@ class VisionRenderer:
 
     def _detect(
         self, view: CameraView, kp: FloatArray, present: BoolArray, rng: np.random.Generator
-    ) -> tuple[FloatArray, BoolArray]:
-        """One camera's detector output ``(T, P, 17, 3)`` and which people it reports."""
+    ) -> tuple[FloatArray, BoolArray, FloatArray, IntArray]:
+        """One camera's detector output ``(T, P, 17, 3)``, which people it reports, the share
+        of each one's keypoints in sight that others hide ``(T, P)`` and who hides the most
+        (-1: nobody)."""
         par = self.params
         shape = kp.shape[:3]
         uv, visible = project(view.cam, kp)
         visible &= present[..., None]
         visible &= view.unhidden(kp, uv, par.fixture_see_in_m)
         visible &= _face_visible(view.centre, kp)
-        visible &= ~hidden_by_people(view.centre, kp, present, par.body_radius_m)
+        behind, occluder = occlusion_by_people(view.centre, kp, present, par.body_radius_m)
+        hidden = (visible & behind).sum(-1) / np.maximum(visible.sum(-1), 1)
+        visible &= ~behind
         visible &= rng.random(shape) >= par.keypoint_drop
         detected = (visible.sum(-1) >= par.min_keypoints) & (rng.random(shape[:2]) >= par.miss_rate)
         lo, hi = par.score_range
@@ -454,7 +546,7 @@ class VisionRenderer:
         out[..., :2] = self._noisy_pixels(view.cam, uv, score, rng)
         out[..., 2] = score
         out[~visible] = 0.0
-        return _round_kp(out), detected
+        return _round_kp(out), detected, hidden, occluder
 
     def _noisy_pixels(
         self, cam: Camera, uv: FloatArray, score: FloatArray, rng: np.random.Generator
@@ -493,11 +585,15 @@ class VisionRenderer:
         frame_t: FloatArray,
         out: FloatArray,
         detected: BoolArray,
+        app: FloatArray,
         rng: np.random.Generator,
+        looks: np.random.Generator,
         times: list[float],
         lines: list[bytes],
     ) -> None:
         n_frames, n_people = detected.shape
+        dims = app.shape[-1]
+        app = np.round(app, 3)
         order = np.argsort(rng.random((n_frames, n_people)), axis=1)
         fake_frames = np.flatnonzero(rng.random(n_frames) < self.params.false_rate)
         fakes: dict[int, FloatArray] = {}
@@ -507,10 +603,17 @@ class VisionRenderer:
         slots = rng.integers(0, n_people + 1, n_frames)
         cam_id = view.cam.id
         for i in range(n_frames):
-            people: list[dict[str, Any]] = [{"kp": out[i, j]} for j in order[i] if detected[i, j]]
+            people: list[dict[str, Any]] = [
+                {"kp": out[i, j], "app": app[i, j]} if dims else {"kp": out[i, j]}
+                for j in order[i]
+                if detected[i, j]
+            ]
             fake = fakes.get(i)
             if fake is not None and fake[:, 2].any():
-                people.insert(min(int(slots[i]), len(people)), {"kp": fake})
+                ghost: dict[str, Any] = {"kp": fake}
+                if dims:
+                    ghost["app"] = np.round(_unit(looks.normal(size=(dims,))), 3)
+                people.insert(min(int(slots[i]), len(people)), ghost)
             t = float(frame_t[i])
             msg = {"type": "pose", "camera": cam_id, "t": round(t, 3), "people": people}
             times.append(t)
@@ -608,6 +711,12 @@ class VisionRenderer:
             pool = alike if len(alike) >= 3 else [p.sku for p in others]
             self._distractors[sku] = pool
         return pool
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    """Vectors along the last axis scaled to length 1."""
+    out: FloatArray = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    return out
 
 
 def _round_kp(kp: FloatArray) -> FloatArray:

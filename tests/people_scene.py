@@ -108,11 +108,13 @@ def skeleton(xy: Sequence[float] | FloatArray, heading: float, height: float) ->
 @dataclass
 class Walker:
     """A person on a piecewise-linear path ``(t, x, y)``, present from the first time to the
-    last; ``reaches`` put the right wrist (and elbow) at a point during ``(t0, t1, xyz)``."""
+    last; ``reaches`` put the right wrist (and elbow) at a point during ``(t0, t1, xyz)``.
+    A ``look`` (an appearance descriptor) makes the cameras report one, with noise."""
 
     path: list[tuple[float, float, float]]
     height: float = 1.75
     reaches: list[tuple[float, float, tuple[float, float, float]]] = field(default_factory=list)
+    look: tuple[float, ...] = ()
 
     def present(self, t: float) -> bool:
         return self.path[0][0] <= t <= self.path[-1][0]
@@ -148,10 +150,12 @@ def render_poses(
     drop: float = 0.05,
     false_rate: float = 0.0,
     hidden: Callable[[str, int, float], bool] = lambda cam, person, t: False,
+    app_sd: float = 0.15,
 ) -> list[PoseMsg]:
     """Every camera's pose messages in ``[t0, t1)``: frames at the camera's fps with its own
     phase and a few ms of jitter, noisy pixels, dropped keypoints and (``false_rate`` per frame)
-    invented people. ``hidden(camera, person, t)`` hides a person from a camera."""
+    invented people. ``hidden(camera, person, t)`` hides a person from a camera. People with a
+    ``look`` carry it as their ``app`` descriptor, plus noise of ``app_sd`` per component."""
     rng = np.random.default_rng(seed)
     msgs: list[PoseMsg] = []
     for c, cam in enumerate(store.cameras):
@@ -159,15 +163,15 @@ def render_poses(
         times = np.arange(t0 + phase, t1, 1.0 / cam.fps)
         times = times + rng.uniform(-0.004, 0.004, len(times))
         for t in times[(times >= t0) & (times < t1)]:
-            people_kp: list[FloatArray] = []
+            people_kp: list[tuple[FloatArray, tuple[float, ...]]] = []
             for p, person in enumerate(people):
                 if person.present(t) and not hidden(cam.id, p, t):
-                    people_kp.append(person.keypoints(t))
+                    people_kp.append((person.keypoints(t), person.look))
             if rng.random() < false_rate:
                 xy = rng.uniform((0.5, 0.5), (7.5, 5.5))
-                people_kp.append(skeleton(xy, rng.uniform(0, 2 * np.pi), 1.7))
-            dets = []
-            for kp3 in people_kp:
+                people_kp.append((skeleton(xy, rng.uniform(0, 2 * np.pi), 1.7), ()))
+            dets: list[dict[str, list[list[float]] | list[float]]] = []
+            for kp3, look in people_kp:
                 uv, visible = project(cam, kp3)
                 visible &= rng.random(17) >= drop
                 if visible.sum() < 5:
@@ -176,7 +180,10 @@ def render_poses(
                 kp[:, :2] = uv + rng.normal(0.0, pixel_sd, uv.shape)
                 kp[:, 2] = 0.9
                 kp[~visible] = 0.0
-                dets.append({"kp": kp.round(1).tolist()})
+                det: dict[str, list[list[float]] | list[float]] = {"kp": kp.round(1).tolist()}
+                if look:
+                    det["app"] = (np.asarray(look) + rng.normal(0.0, app_sd, len(look))).tolist()
+                dets.append(det)
             msgs.append(PoseMsg.model_validate({"camera": cam.id, "t": t, "people": dets}))
     msgs.sort(key=lambda m: m.t)
     return msgs

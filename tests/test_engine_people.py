@@ -399,11 +399,13 @@ def test_a_store_without_cameras_takes_track_messages_only() -> None:
 
 
 keypoint = st.tuples(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4), st.sampled_from([0.0, 0.3, 0.9]))
+#: Appearance descriptors: none, or of any length, zero and huge values included.
+descriptor = st.none() | st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=4)
 frames = st.lists(
     st.tuples(
         st.floats(0.0, 0.3),
         st.sampled_from(["cam-0", "cam-1", "cam-2", "cam-3", "cam-x"]),
-        st.lists(st.lists(keypoint, min_size=17, max_size=17), max_size=3),
+        st.lists(st.tuples(st.lists(keypoint, min_size=17, max_size=17), descriptor), max_size=3),
     ),
     max_size=30,
 )
@@ -412,17 +414,20 @@ frames = st.lists(
 @settings(max_examples=40, deadline=None)
 @given(frames)
 def test_arbitrary_pose_streams_never_crash_or_make_nan(
-    raw: list[tuple[float, str, list[list[tuple[float, float, float]]]]],
+    raw: list[tuple[float, str, list[tuple[list[tuple[float, float, float]], list[float] | None]]]],
 ) -> None:
     tracker = PeopleTracker(STORE)
     t = T0
     for gap, cam, people in raw:
         t += gap
-        tracker.feed_pose(_pose(t, cam, *[[list(k) for k in p] for p in people]))
+        dets = [{"kp": [list(k) for k in kp], "app": app} for kp, app in people]
+        tracker.feed_pose(PoseMsg.model_validate({"camera": cam, "t": t, "people": dets}))
     tracker.advance(t + 1.0)
     for s in tracker.tracks():
         assert np.isfinite(s.xy).all()
         assert np.isfinite(s.velocity).all()
+    for tr in tracker._active:
+        assert tr.look is None or np.isfinite(tr.look).all()
 
 
 def test_same_messages_same_result() -> None:
@@ -549,41 +554,114 @@ def test_a_resumed_track_leaves_the_active_ones_and_no_other_goes_with_it() -> N
     assert tracker.stats.resumed == 1
 
 
-@pytest.mark.parametrize("seed", [3, 4])
-def test_shoulder_to_shoulder_people_lost_in_a_crowd_get_back_their_own_tokens(seed: int) -> None:
-    """A tall and a short shopper walk half a metre apart and both drop out of view for about
-    two seconds (a crowd in front of them), the tall one first and back first. The track that
-    picks the tall one up must resume the tall one's token, although the short one was lost
-    more recently: only their measured heights tell them apart. Without the height cue the
-    tokens swap, so the scene does test it."""
-    tall = Walker(
-        [(T0, 0.4, 2.75), (T0 + 1.0, 0.4, 2.75), (T0 + 2.0, 1.5, 2.75), (T0 + 4.0, 1.5, 2.75),
-         (T0 + 11.0, 6.5, 2.75), (T0 + 13.0, 6.5, 2.75)],
-        height=1.88,
-    )  # fmt: skip
-    short = Walker(
-        [(T0 + 1.5, 0.4, 3.25), (T0 + 2.5, 0.4, 3.25), (T0 + 3.5, 1.5, 3.25),
-         (T0 + 4.0, 1.5, 3.25), (T0 + 11.0, 6.5, 3.25), (T0 + 13.0, 6.5, 3.25)],
-        height=1.58,
-    )  # fmt: skip
-    people = [tall, short]
+def _lost_in_a_crowd(
+    seed: int, first: Walker, second: Walker, configs: Sequence[TrackerConfig]
+) -> list[list[str | None]]:
+    """Two shoppers (scanned as "FIRST" and "SECOND") walk half a metre apart and both drop
+    out of view for about two seconds (a crowd in front of them), the first one first and back
+    first, so that the new track on the first one must resume the first one's token although
+    the second was lost more recently. The tokens of the tracks on each at the end, under
+    each tracker configuration."""
+    people = [first, second]
 
     def hidden(camera: str, person: int, t: float) -> bool:
         return T0 + 6.0 < t < T0 + (7.8 if person == 0 else 8.5) and (person == 0 or t > T0 + 6.6)
 
-    scans = [
-        GateMsg(gate="entry-1", t=T0 + 0.5, token="TALL"),
-        GateMsg(gate="entry-1", t=T0 + 2.0, token="SHORT"),
-    ]
     msgs: list[Message] = [
         *render_poses(STORE, people, T0, T0 + 13, seed=seed, hidden=hidden),
-        *scans,
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="FIRST"),
+        GateMsg(gate="entry-1", t=T0 + 2.0, token="SECOND"),
     ]
-    tokens = {}
-    for weight in (1.0, 0.0):
-        tracker = PeopleTracker(STORE, TrackerConfig(height_weight=weight))
+    tokens = []
+    for config in configs:
+        tracker = PeopleTracker(STORE, config)
         feed(tracker, msgs, until=T0 + 13)
         assert tracker.stats.resumed >= 1  # someone was picked up by a new track
-        tokens[weight] = [tracker.token_of(track_near(tracker, p.xy(T0 + 12.9))) for p in people]
-    assert tokens[1.0] == ["TALL", "SHORT"]
-    assert tokens[0.0] != ["TALL", "SHORT"]
+        tokens.append([tracker.token_of(track_near(tracker, p.xy(T0 + 12.9))) for p in people])
+    return tokens
+
+
+_FIRST_PATH = [(T0, 0.4, 2.75), (T0 + 1.0, 0.4, 2.75), (T0 + 2.0, 1.5, 2.75),
+               (T0 + 4.0, 1.5, 2.75), (T0 + 11.0, 6.5, 2.75), (T0 + 13.0, 6.5, 2.75)]  # fmt: skip
+_SECOND_PATH = [(T0 + 1.5, 0.4, 3.25), (T0 + 2.5, 0.4, 3.25), (T0 + 3.5, 1.5, 3.25),
+                (T0 + 4.0, 1.5, 3.25), (T0 + 11.0, 6.5, 3.25), (T0 + 13.0, 6.5, 3.25)]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_shoulder_to_shoulder_people_lost_in_a_crowd_get_back_their_own_tokens(seed: int) -> None:
+    """A tall and a short shopper lost in a crowd (:func:`_lost_in_a_crowd`): only their
+    measured heights tell them apart. Without the height cue the tokens swap, so the scene
+    does test it."""
+    tall, short = Walker(_FIRST_PATH, height=1.88), Walker(_SECOND_PATH, height=1.58)
+    configs = [TrackerConfig(height_weight=1.0), TrackerConfig(height_weight=0.0)]
+    with_cue, without = _lost_in_a_crowd(seed, tall, short, configs)
+    assert with_cue == ["FIRST", "SECOND"]
+    assert without != ["FIRST", "SECOND"]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_look_alike_heights_lost_in_a_crowd_get_back_their_own_tokens_by_appearance(
+    seed: int,
+) -> None:
+    """The same scene with two shoppers of one height: only the appearance descriptors
+    (``app``) that the cameras report tell them apart. Without the cue the tokens swap."""
+    red = Walker(_FIRST_PATH, look=(1.0, 0.2, 0.0, 0.1))
+    blue = Walker(_SECOND_PATH, look=(0.1, 0.0, 1.0, 0.3))
+    configs = [TrackerConfig(), TrackerConfig(app_weight=0.0)]
+    with_cue, without = _lost_in_a_crowd(seed, red, blue, configs)
+    assert with_cue == ["FIRST", "SECOND"]
+    assert without != ["FIRST", "SECOND"]
+
+
+def test_appearance_descriptors_of_another_length_or_none_are_ignored() -> None:
+    """Descriptors are compared only with descriptors of the length first seen: one of another
+    length, a zero vector or none at all is no evidence (and never NaN in a track's look)."""
+    walker = Walker([(T0, 1.0, 3.0), (T0 + 4.0, 6.0, 3.0)], look=(1.0, 0.0, 0.0))
+    msgs = render_poses(STORE, [walker], T0, T0 + 4, seed=1, app_sd=0.05)
+    odd = [
+        m.model_copy(update={"people": [p.model_copy(update={"app": [0.0, 0.0, 0.0, 1.0]})
+                                        for p in m.people]})
+        if i % 3 == 2 else m
+        for i, m in enumerate(msgs)
+    ]  # fmt: skip
+    zero = [
+        m.model_copy(update={"people": [p.model_copy(update={"app": [0.0] * 3}) for p in m.people]})
+        if i % 3 == 1 else m
+        for i, m in enumerate(odd)
+    ]  # fmt: skip
+    tracker = PeopleTracker(STORE)
+    feed(tracker, zero, until=T0 + 4)
+    [track] = [tr for tr in tracker._active if tr.confirmed]
+    assert track.look is not None
+    assert track.looks >= TrackerConfig().app_min_samples
+    assert not np.isnan(track.look).any()
+    assert track.look @ np.array([1.0, 0.0, 0.0]) > 0.95
+
+
+def test_a_shopper_unseen_for_longer_than_resume_s_is_picked_up_again_by_appearance() -> None:
+    """A shopper hidden for 20 s (twice ``resume_s``) reappears two metres on: a new track
+    that looks like them takes their token back; by position and time alone it cannot."""
+    shopper = Walker(
+        [(T0, 0.4, 3.0), (T0 + 1.0, 0.4, 3.0), (T0 + 4.0, 3.0, 3.0), (T0 + 25.0, 3.0, 3.0),
+         (T0 + 27.0, 5.0, 3.0), (T0 + 33.0, 5.0, 3.0)],
+        look=(0.2, 1.0, 0.1, 0.0),
+    )  # fmt: skip
+    stranger = Walker([(T0 + 27.0, 5.0, 1.0), (T0 + 33.0, 5.0, 1.5)], look=(1.0, 0.0, 0.2, 0.3))
+
+    def hidden(camera: str, person: int, t: float) -> bool:
+        return person == 0 and T0 + 5.0 < t < T0 + 25.0
+
+    msgs: list[Message] = [
+        *render_poses(STORE, [shopper, stranger], T0, T0 + 33, seed=2, hidden=hidden),
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="SHOPPER"),
+    ]
+    tokens = {}
+    for weight in (0.75, 0.0):
+        tracker = PeopleTracker(STORE, TrackerConfig(app_weight=weight))
+        feed(tracker, msgs, until=T0 + 33)
+        tokens[weight] = [
+            tracker.token_of(track_near(tracker, p.xy(T0 + 32.9))) for p in (shopper, stranger)
+        ]
+    assert TrackerConfig().resume_s < 20.0
+    assert tokens[0.75] == ["SHOPPER", None]
+    assert tokens[0.0] == [None, None]

@@ -168,6 +168,26 @@ class TrackerConfig:
     height_samples: int = 64
     height_min_samples: int = 10
     resume_height_m: float = 0.08
+    #: Appearance as an identity cue, where pose detections carry descriptors (``app``, an
+    #: extension of the protocol): each track's look is the running mean of its detections'
+    #: unit descriptors (each window weighs 1/n, at least ``1 / app_learn``), known after
+    #: ``app_min_samples`` windows and from then on learnt only while no other track is within
+    #: ``app_alone_m`` (in a crowd a detection may show a neighbour). A detection whose
+    #: descriptor's cosine to a known look falls below ``1 - app_slack`` adds ``app_weight``
+    #: metres of match cost per unit of the shortfall (at most ``app_cap_m``); a lost track is
+    #: resumed, or said to have left, only by a track whose look is within cosine
+    #: ``resume_app_cos`` of its own (either unknown: any). ``app_weight`` 0 turns the cue off.
+    app_weight: float = 0.75
+    app_slack: float = 0.2
+    app_cap_m: float = 0.35
+    app_learn: int = 50
+    app_alone_m: float = 0.7
+    app_min_samples: int = 5
+    resume_app_cos: float = 0.5
+    #: A shopper lost in the store longer ago than ``resume_s`` (up to ``resume_look_s``) is
+    #: resumed by a new track whose look is this alike (cosine) to theirs.
+    resume_look_s: float = 120.0
+    resume_look_cos: float = 0.85
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
@@ -236,12 +256,14 @@ class ExitEvent:
 class LostTrack:
     """A shopper's ``track`` (bound to ``token``) was lost in the store, away from the exits,
     last seen at ``t``: its person walks on unseen or under another track. ``height`` is the
-    track's standing height (NaN: unknown)."""
+    track's standing height (NaN: unknown), ``look`` its appearance (a unit vector; empty:
+    unknown)."""
 
     track: str
     token: str
     t: float
     height: float
+    look: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
@@ -342,6 +364,9 @@ class _Track:
     heights: list[float] = field(default_factory=list)
     ranked_heights: list[float] = field(default_factory=list)
     height: float = float("nan")
+    #: Appearance: running mean of unit descriptors (None: none yet) and windows learnt.
+    look: FloatArray | None = None
+    looks: int = 0
 
     def predict(self, t: float) -> FloatArray:
         return _predict(self.pos, self.vel, t - self.t)
@@ -432,6 +457,7 @@ class PeopleTracker:
         self._frame_cam: list[int] = []
         self._frame_people: list[list[PosePerson]] = []
         self._window: int | None = None  # index of the open pose window
+        self._app_dims: int | None = None  # the length of appearance descriptors
 
     # -- input -----------------------------------------------------------------------------
 
@@ -649,9 +675,10 @@ class PeopleTracker:
         # The window's keypoints flattened into one preallocated array: far cheaper than
         # np.array on nested lists, or one array per frame.
         counts = [len(p) for p in people]
-        persons = chain.from_iterable(people)
+        persons = list(chain.from_iterable(people))
         values = chain.from_iterable(chain.from_iterable(map(_keypoints, persons)))
         kp = np.fromiter(values, float, sum(counts) * _N_KP * 3).reshape(-1, _N_KP, 3)
+        app = self._descriptors(persons)
         frame = np.repeat(np.arange(n_frames), counts)
         seen = kp[..., 2] > 0
         strong = seen.sum(-1) >= cfg.min_keypoints
@@ -659,6 +686,7 @@ class PeopleTracker:
         if not strong.all():
             self._stats.weak_detections += int(len(kp) - strong.sum())
             kp, frame, seen = kp[strong], frame[strong], seen[strong]
+            app = None if app is None else app[strong]
             if not len(kp):
                 self._settle_tentative(0.5 * (t0 + t1))
                 return
@@ -679,6 +707,8 @@ class PeopleTracker:
         if tracks:
             cost = _match_cost(state, cfg, dt, centres, dirs, seen, floor, floor_ok)
             mismatch = _height_cost(tracks, cfg, height, floor_ok)
+            if app is not None:
+                mismatch = mismatch + _look_cost(tracks, cfg, app)
             _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)
         # A new person: unmatched detections not explained by anyone confirmed.
         lone = floor_ok
@@ -741,11 +771,59 @@ class PeopleTracker:
                 tr.skel, tr.skel_t = sk, sk_t
                 if not math.isnan(height):
                     self._measure(tr, height)
+            if app is not None:
+                self._learn_looks(moved, xy[keep], users[keep], state.pos, app[used], group, keep)
             self._commit(moved, t_ref, xy[keep], head[keep], hands[keep])
         for tr in tracks:
             if tr.t < t_ref:
                 tr.misses += 1
         self._settle_tentative(t_ref)
+
+    def _descriptors(self, persons: Sequence[PosePerson]) -> FloatArray | None:
+        """The detections' appearance descriptors as unit rows ``(N, D)`` (NaN: none, or not of
+        the length the first one had), or None when none has one or the cue is off."""
+        if self.config.app_weight <= 0 or all(p.app is None for p in persons):
+            return None
+        if self._app_dims is None:
+            self._app_dims = next(len(p.app) for p in persons if p.app is not None)
+        dims = self._app_dims
+        out = np.full((len(persons), dims), np.nan)
+        for i, p in enumerate(persons):
+            if p.app is not None and len(p.app) == dims:
+                out[i] = p.app
+        norm = np.linalg.norm(out, axis=1, keepdims=True)
+        unit: FloatArray = out / np.where(norm > 1e-9, norm, np.nan)
+        return unit
+
+    def _learn_looks(
+        self,
+        moved: list[_Track],
+        xy: FloatArray,
+        users: IntArray,
+        pos: FloatArray,
+        app: FloatArray,
+        group: IntArray,
+        keep: NDArray[np.bool_],
+    ) -> None:
+        """Fold this window's descriptors ``app (U, D)`` of the used detections (of person
+        ``group (U,)``, an index into ``keep``) into the looks of the tracks ``moved`` (at
+        ``xy``, track indices ``users``) that stand apart from every other track (``pos``), or
+        whose look is not known yet."""
+        cfg = self.config
+        has = ~np.isnan(app[:, 0])
+        sums = np.zeros((len(keep), app.shape[1]))
+        np.add.at(sums, group[has], app[has])
+        n = np.bincount(group[has], minlength=len(keep))[keep]
+        gaps = np.linalg.norm(xy[:, None, :] - pos[None], axis=-1)
+        gaps[np.arange(len(users)), users] = np.inf
+        alone = gaps.min(axis=1, initial=np.inf) >= cfg.app_alone_m
+        new = np.array([tr.looks < cfg.app_min_samples for tr in moved], dtype=bool)
+        for i in np.flatnonzero((alone | new) & (n > 0)):
+            tr, obs = moved[i], sums[keep][i] / n[i]
+            rate = max(1.0 / (tr.looks + 1), 1.0 / cfg.app_learn)
+            mean = obs if tr.look is None else (1 - rate) * tr.look + rate * obs
+            tr.look = mean / max(float(np.linalg.norm(mean)), 1e-9)
+            tr.looks += 1
 
     def _start_tracks(
         self,
@@ -840,29 +918,19 @@ class PeopleTracker:
     def _confirm(self, tr: _Track, t: float, resume: bool = False) -> _Track | None:
         """Confirm a track; with ``resume``, as the continuation of a track lost nearby
         lately, if any (it takes that one's id, token and history). Returns the track resumed."""
-        cfg = self.config
-        lost = None
-        if resume:
-            start = float(tr.history.t[tr.history.start])
-            stale = [o for o in self._active if o.confirmed and start - o.t >= 0.5]
-            reach_h = cfg.resume_height_m  # a height difference beyond: someone else
-            feasible = [
-                old
-                for old in (*stale, *self._retired)
-                if old.exit_gate is None
-                and old.external is None
-                and old.t <= start <= old.t + cfg.resume_s
-                and np.linalg.norm(old.pos - tr.history.xy[tr.history.start])
-                <= 1.0 + cfg.max_speed * (start - old.t)
-                and not (cfg.height_weight > 0 and abs(old.height - tr.height) > reach_h)
-            ]
-            lost = min(feasible, key=lambda o: (start - o.t, o.serial), default=None)
+        lost = self._resumable(tr) if resume else None
         tr.confirmed = True
         self._quiet_until = -math.inf
         if lost is None:
             tr.id = f"p{self._next_id}"
             self._next_id += 1
             self._stats.confirmed += 1
+        elif isinstance(lost, LostTrack):  # lost so long ago that only its token is left
+            self._lost.remove(lost)
+            tr.id, tr.token = lost.track, lost.token
+            self._stats.resumed += 1
+            self._by_id[tr.id] = tr
+            return None
         else:
             if lost in self._retired:
                 self._retired.remove(lost)
@@ -875,6 +943,52 @@ class PeopleTracker:
             self._stats.resumed += 1
         self._by_id[tr.id] = tr
         return lost
+
+    def _resumable(self, tr: _Track) -> _Track | LostTrack | None:
+        """The track that ``tr``, confirmed away from the gates, continues, if any: of the
+        tracks lost lately (``resume_s``) near enough to have walked to where ``tr`` began, of
+        its height and (where known) look, the most alike by appearance, else the latest lost;
+        failing those, by appearance alone (cosine ``resume_look_cos`` or more), the most alike
+        shopper lost in the store within ``resume_look_s``."""
+        cfg = self.config
+        start = float(tr.history.t[tr.history.start])
+        xy = tr.history.xy[tr.history.start]
+        look = _known_look(tr, cfg)
+        reach_h = cfg.resume_height_m  # a height difference beyond: someone else
+
+        def tall_alike(height: float) -> bool:
+            return not (cfg.height_weight > 0 and abs(height - tr.height) > reach_h)
+
+        stale = [o for o in self._active if o.confirmed and start - o.t >= 0.5]
+        feasible = [
+            old
+            for old in (*stale, *self._retired)
+            if old.exit_gate is None
+            and old.external is None
+            and old.t <= start <= old.t + cfg.resume_s
+            and np.linalg.norm(old.pos - xy) <= 1.0 + cfg.max_speed * (start - old.t)
+            and tall_alike(old.height)
+            and _alike(cfg, look, old)
+        ]
+        if look is None or cfg.app_weight <= 0:
+            return min(feasible, key=lambda o: (start - o.t, o.serial), default=None)
+        scored: list[tuple[float, _Track | LostTrack]] = [
+            (float(look @ theirs), old)
+            for old in feasible
+            if (theirs := _known_look(old, cfg)) is not None
+        ]
+        if scored:
+            return max(scored, key=lambda s: s[0])[1]
+        if feasible:
+            return min(feasible, key=lambda o: (start - o.t, o.serial))
+        retired = {old.id: old for old in self._retired}
+        for x in self._lost:
+            if not (x.look and x.t <= start <= x.t + cfg.resume_look_s and tall_alike(x.height)):
+                continue
+            cos = float(look @ np.asarray(x.look))
+            if cos >= cfg.resume_look_cos:
+                scored.append((cos, retired.get(x.track, x)))
+        return max(scored, key=lambda s: s[0], default=(0.0, None))[1]
 
     def _measure(self, tr: _Track, stature: float) -> None:
         """Add one standing-height sample to a track and update its running median."""
@@ -954,7 +1068,9 @@ class PeopleTracker:
                     if tr.token is None:
                         self._exit_lost(tr, tr.exit_gate)
                 elif tr.token is not None and tr.external is None:
-                    lost = LostTrack(tr.id, tr.token, tr.t, tr.height)
+                    look = _known_look(tr, cfg)
+                    seen = () if look is None else tuple(look.tolist())
+                    lost = LostTrack(tr.id, tr.token, tr.t, tr.height, seen)
                     self._lost.append(lost)
                     self._losses_out.append(lost)
                 if tr.external is not None:
@@ -980,9 +1096,10 @@ class PeopleTracker:
         Report the lost track leaving too, so its visit closes when its person leaves rather
         than at closing time. The lost track of the nearest height is chosen (within
         ``resume_height_m`` where both are known; unknown counts as that far), the longest
-        lost on a tie. A wrong choice changes no receipt's lines: the person of a lost track
-        shops on untracked, so it only closes one stranded visit instead of another (a group's
-        visit still waits for its members who are tracked)."""
+        lost on a tie, among those it may be by appearance (``resume_app_cos``). A wrong choice
+        changes no receipt's lines: the person of a lost track shops on untracked, so it only
+        closes one stranded visit instead of another (a group's visit still waits for its
+        members who are tracked)."""
         reach = self.config.resume_height_m
         self._lost = [x for x in self._lost if tr.t - x.t <= self.config.lost_exit_s]
 
@@ -990,7 +1107,10 @@ class PeopleTracker:
             d = abs(x.height - tr.height)
             return reach if np.isnan(d) else d
 
-        fits = [x for x in self._lost if x.t < tr.t and gap(x) <= reach]
+        look = _known_look(tr, self.config)
+        fits = [
+            x for x in self._lost if x.t < tr.t and gap(x) <= reach and _alike(self.config, look, x)
+        ]
         if fits:
             pick = min(fits, key=lambda x: (gap(x), x.t))
             self._lost.remove(pick)
@@ -1161,6 +1281,36 @@ def _match_cost(
         mean = np.where(mask, np.minimum(dist, 2 * cfg.match_m), 0.0).sum(-1) / np.maximum(count, 1)
         cost[n, m] = np.where(count >= 3, mean, cost[n, m])
     out: FloatArray = cost + np.where(state.confirmed, 0.0, 0.05)[None]
+    return out
+
+
+def _known_look(tr: _Track | LostTrack, cfg: TrackerConfig) -> FloatArray | None:
+    """A track's look once learnt from enough windows (None: not yet, or none)."""
+    if isinstance(tr, LostTrack):
+        return np.asarray(tr.look) if tr.look else None
+    return tr.look if tr.looks >= cfg.app_min_samples else None
+
+
+def _alike(cfg: TrackerConfig, look: FloatArray | None, other: _Track | LostTrack) -> bool:
+    """Whether ``look`` (None: unknown) may be ``other``'s person by appearance (either
+    unknown, or the cue off: yes)."""
+    theirs = _known_look(other, cfg)
+    if cfg.app_weight <= 0 or look is None or theirs is None:
+        return True
+    return float(look @ theirs) >= cfg.resume_app_cos
+
+
+def _look_cost(tracks: Sequence[_Track], cfg: TrackerConfig, app: FloatArray) -> FloatArray:
+    """Extra match costs ``(N, M)`` of N detections with unit descriptors ``app (N, D)`` (NaN:
+    none) to M tracks: ``app_weight`` metres per unit that the cosine falls short of
+    ``1 - app_slack``, at most ``app_cap_m`` (0 where either look is unknown)."""
+    known = np.full((len(tracks), app.shape[1]), np.nan)
+    for m, tr in enumerate(tracks):
+        look = _known_look(tr, cfg)
+        if look is not None:
+            known[m] = look
+    short = np.maximum((1 - cfg.app_slack) - app @ known.T, 0.0)
+    out: FloatArray = np.nan_to_num(np.minimum(cfg.app_weight * short, cfg.app_cap_m))
     return out
 
 

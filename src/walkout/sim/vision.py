@@ -4,12 +4,15 @@
 messages window by window. In ``pose`` mode every camera reports, once a frame, the anonymous
 COCO-17 skeletons its person detector finds: keypoints hidden by fixtures (a depth map per
 camera, ray-cast once), by other people (vertical cylinders) or by the head itself score 0,
-detections are sometimes missed and sometimes invented. In ``track`` mode an external tracker
-reports every person's head and hands in 3-D at about 15 Hz under stable ids. Either way, each
-:class:`ProductSighting` may become a ``product`` message from the camera that sees it best.
+detections are sometimes missed and sometimes invented, and each carries an appearance
+descriptor (``app``, ADR 14) that partly shows whoever hides the person. In ``track`` mode
+an external tracker reports every person's head and hands in 3-D at about 15 Hz under stable
+ids. Either way, each :class:`ProductSighting` may become a ``product`` message from the
+camera that sees it best.
 
 Randomness comes from the seed: frame times from a hash of (seed, camera, frame), the rest from
-a generator keyed by (seed, window start), so the same windows give the same bytes.
+generators keyed by (seed, stream, window start), so the same windows give the same bytes; the
+appearance noise has a stream of its own, so descriptors change no other byte.
 """
 
 from __future__ import annotations
@@ -445,9 +448,9 @@ class VisionRenderer:
         person hidden by a share ``hidden (T, P)`` of their keypoints behind another
         (``occluder (T, P)``, a column of ``people``; -1: none) looks that much like them."""
         par = self.params
-        own = self.looks[people, cam]  # (P, dims)
         if not par.appearance_dims:
             return np.zeros((*hidden.shape, 0))
+        own = self.looks[people, cam]  # (P, dims)
         other = np.where(
             (occluder >= 0)[..., None], own[np.maximum(occluder, 0)], own[None]
         )  # (T, P, dims)

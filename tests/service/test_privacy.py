@@ -14,7 +14,7 @@ from walkout.service.privacy import service as privacy
 from walkout.service.settings import Settings
 
 from .conftest import open_store
-from .helpers import PASSWORD, Caller, FakeClock, Store
+from .helpers import PASSWORD, Caller, FakeClock, Store, statements
 from .order_rows import insert_order
 from .shop import (
     DECLINED_AT_CHARGE,
@@ -123,6 +123,26 @@ def test_export_holds_everything_on_the_caller_and_nothing_on_others(store: Stor
     assert receipt["payment"]["state"] == "captured"
     assert receipt["lines"][0]["evidence"] is None  # the engine's evidence is staff-only
     assert {r["account_id"] for r in body["receipts"]} == {shopper.account_id}
+
+
+def test_the_export_costs_as_many_queries_for_ten_receipts_as_for_one(
+    store: Store, connection: Connection
+) -> None:
+    sku = sku_priced(store.services.catalogue, 100, 2000)
+    shopper = customer(store)
+
+    def exported(n: int) -> int:
+        with statements(connection) as sent:
+            r = store.client.get("/me/export", headers=shopper.headers)
+        assert r.status_code == 200, r.text
+        assert [len(receipt["lines"]) for receipt in r.json()["receipts"]] == [1] * n
+        return len(sent)
+
+    shop_once(store, shopper, {sku: 1})
+    one = exported(1)
+    for _ in range(9):
+        shop_once(store, shopper, {sku: 2})
+    assert exported(10) == one
 
 
 # erasure

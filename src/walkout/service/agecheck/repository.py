@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from walkout.service.models import AgeCheck
+from walkout.service.models import AgeCheck, AgeCheckState
 
 
 def get(session: Session, visit_id: int, *, for_update: bool = False) -> AgeCheck | None:
@@ -18,3 +20,11 @@ def get(session: Session, visit_id: int, *, for_update: bool = False) -> AgeChec
 def add(session: Session, check: AgeCheck) -> None:
     session.add(check)
     session.flush()
+
+
+def open_of(session: Session, visit_ids: Collection[int]) -> set[int]:
+    """Those of the visits whose age check is open, in one query."""
+    query = select(AgeCheck.visit_id).where(
+        AgeCheck.visit_id.in_(visit_ids), AgeCheck.state == AgeCheckState.OPEN
+    )
+    return set(session.scalars(query))

@@ -142,6 +142,9 @@ def held_skus(
     session: Session, catalogue: Catalogue, visit_id: int, skus: Iterable[str]
 ) -> set[str]:
     """The given products whose lines on the visit wait for its open age check."""
-    if state(session, visit_id) is not AgeCheckState.OPEN:
-        return set()
-    return {sku for sku in skus if restricted(catalogue, sku)}
+    return held_of(catalogue, visit_id in repository.open_of(session, [visit_id]), skus)
+
+
+def held_of(catalogue: Catalogue, check_open: bool, skus: Iterable[str]) -> set[str]:
+    """The given products held on a visit whose age check is open (``check_open``) or not."""
+    return {sku for sku in skus if restricted(catalogue, sku)} if check_open else set()

@@ -20,8 +20,17 @@ def get(session: Session, dispute_id: int) -> Dispute | None:
 
 
 def of_receipt(session: Session, receipt_id: int) -> Sequence[Dispute]:
-    query = select(Dispute).where(Dispute.receipt_id == receipt_id).order_by(Dispute.id)
-    return session.scalars(query).all()
+    return of_receipts(session, [receipt_id]).get(receipt_id, [])
+
+
+def of_receipts(session: Session, receipt_ids: Collection[int]) -> Mapping[int, list[Dispute]]:
+    """The disputes of each of the receipts, oldest first, in one query; receipts without one
+    are left out."""
+    query = select(Dispute).where(Dispute.receipt_id.in_(receipt_ids)).order_by(Dispute.id)
+    out: dict[int, list[Dispute]] = {}
+    for dispute in session.scalars(query):
+        out.setdefault(dispute.receipt_id, []).append(dispute)
+    return out
 
 
 def refunded(session: Session, receipt_ids: Collection[int]) -> Mapping[int, int]:

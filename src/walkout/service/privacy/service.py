@@ -124,10 +124,9 @@ def export(session: Session, services: Services, account: Account) -> ExportRead
         visits=[VisitRead.model_validate(v) for v in repository.visits(session, account.id)],
         entries=[EntryRead.model_validate(a) for a in repository.admissions(session, account.id)],
         cart_events=events,
-        receipts=[
-            receipts.describe(session, r, catalogue, evidence=False)
-            for r in receipts_repository.of_account(session, account.id)
-        ],
+        receipts=receipts.describe_all(
+            session, receipts_repository.of_account(session, account.id), catalogue, evidence=False
+        ),
         orders=orders,
     )
 

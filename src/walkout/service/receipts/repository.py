@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +30,20 @@ def of_account(session: Session, account_id: int) -> Sequence[Receipt]:
 
 
 def lines(session: Session, receipt_id: int) -> Sequence[ReceiptLine]:
-    query = select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_id).order_by(ReceiptLine.id)
-    return session.scalars(query).all()
+    return lines_of(session, [receipt_id]).get(receipt_id, [])
+
+
+def lines_of(session: Session, receipt_ids: Collection[int]) -> Mapping[int, list[ReceiptLine]]:
+    """The lines of each of the receipts, in one query; receipts without lines are left out."""
+    query = (
+        select(ReceiptLine)
+        .where(ReceiptLine.receipt_id.in_(receipt_ids))
+        .order_by(ReceiptLine.receipt_id, ReceiptLine.id)
+    )
+    out: dict[int, list[ReceiptLine]] = {}
+    for line in session.scalars(query):
+        out.setdefault(line.receipt_id, []).append(line)
+    return out
 
 
 def get_line(session: Session, line_id: int) -> ReceiptLine | None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from walkout.domain.events import CART_EVENT_ADAPTER, ReceiptIssued
 from walkout.domain.truth import Receipt as EngineReceipt
 from walkout.domain.truth import ReceiptLine as EngineLine
+from walkout.service.agecheck import repository as agecheck_repository
 from walkout.service.agecheck import service as agecheck
 from walkout.service.billing import repository as payments
 from walkout.service.carts import repository as events
@@ -328,12 +329,53 @@ def describe(
 ) -> ReceiptRead:
     """The receipt with its lines, their disputes, their age-check holds and (for staff) their
     evidence."""
-    disputed = {d.receipt_line_id: d for d in disputes.of_receipt(session, receipt.id)}
+    (one,) = describe_all(session, [receipt], catalogue, evidence=evidence)
+    return one
+
+
+def describe_all(
+    session: Session, receipts: Sequence[Receipt], catalogue: Catalogue, *, evidence: bool
+) -> list[ReceiptRead]:
+    """:func:`describe` of each receipt, lines, disputes, payments and age checks loaded for all
+    of them at once (without evidence, a list of receipts costs as many queries as one)."""
+    ids = [r.id for r in receipts]
+    lines = repository.lines_of(session, ids)
+    disputed = disputes.of_receipts(session, ids)
+    checking = agecheck_repository.open_of(session, [r.visit_id for r in receipts])
+    return [
+        _described(
+            session,
+            receipt,
+            head,
+            lines.get(receipt.id, []),
+            {d.receipt_line_id: d for d in disputed.get(receipt.id, [])},
+            agecheck.held_of(
+                catalogue,
+                receipt.visit_id in checking,
+                (ln.sku for ln in lines.get(receipt.id, [])),
+            ),
+            catalogue,
+            evidence,
+        )
+        for receipt, head in zip(receipts, summaries(session, receipts), strict=True)
+    ]
+
+
+def _described(
+    session: Session,
+    receipt: Receipt,
+    head: ReceiptSummary,
+    lines: Sequence[ReceiptLine],
+    disputed: dict[int, Dispute],
+    held: set[str],
+    catalogue: Catalogue,
+    evidence: bool,
+) -> ReceiptRead:
+    """One receipt's :class:`ReceiptRead`, its lines' disputes and holds given; with
+    ``evidence``, its changes' evidence and the engine's own lines, for staff."""
     found = _evidence(session, receipt.visit_id) if evidence else {}
-    lines: Sequence[ReceiptLine] = repository.lines(session, receipt.id)
-    held = agecheck.held_skus(session, catalogue, receipt.visit_id, (ln.sku for ln in lines))
     return ReceiptRead(
-        **summary(session, receipt).model_dump(),
+        **head.model_dump(),
         lines=[
             ReceiptLineRead(
                 id=line.id,

@@ -813,13 +813,13 @@ class PeopleTracker:
         has = ~np.isnan(app[:, 0])
         sums = np.zeros((len(keep), app.shape[1]))
         np.add.at(sums, group[has], app[has])
-        n = np.bincount(group[has], minlength=len(keep))[keep]
+        sums, n = sums[keep], np.bincount(group[has], minlength=len(keep))[keep]
         gaps = np.linalg.norm(xy[:, None, :] - pos[None], axis=-1)
         gaps[np.arange(len(users)), users] = np.inf
         alone = gaps.min(axis=1, initial=np.inf) >= cfg.app_alone_m
         new = np.array([tr.looks < cfg.app_min_samples for tr in moved], dtype=bool)
         for i in np.flatnonzero((alone | new) & (n > 0)):
-            tr, obs = moved[i], sums[keep][i] / n[i]
+            tr, obs = moved[i], sums[i] / n[i]
             rate = max(1.0 / (tr.looks + 1), 1.0 / cfg.app_learn)
             mean = obs if tr.look is None else (1 - rate) * tr.look + rate * obs
             tr.look = mean / max(float(np.linalg.norm(mean)), 1e-9)

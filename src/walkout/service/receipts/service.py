@@ -349,11 +349,7 @@ def describe_all(
             head,
             lines.get(receipt.id, []),
             {d.receipt_line_id: d for d in disputed.get(receipt.id, [])},
-            agecheck.held_of(
-                catalogue,
-                receipt.visit_id in checking,
-                (ln.sku for ln in lines.get(receipt.id, [])),
-            ),
+            receipt.visit_id in checking,
             catalogue,
             evidence,
         )
@@ -367,13 +363,15 @@ def _described(
     head: ReceiptSummary,
     lines: Sequence[ReceiptLine],
     disputed: dict[int, Dispute],
-    held: set[str],
+    check_open: bool,
     catalogue: Catalogue,
     evidence: bool,
 ) -> ReceiptRead:
-    """One receipt's :class:`ReceiptRead`, its lines' disputes and holds given; with
-    ``evidence``, its changes' evidence and the engine's own lines, for staff."""
+    """One receipt's :class:`ReceiptRead`, given its lines, their disputes and whether its
+    visit's age check is open; with ``evidence``, its changes' evidence and the engine's own
+    lines, for staff."""
     found = _evidence(session, receipt.visit_id) if evidence else {}
+    held = agecheck.held_of(catalogue, check_open, (ln.sku for ln in lines))
     return ReceiptRead(
         **head.model_dump(),
         lines=[

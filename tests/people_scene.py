@@ -109,12 +109,14 @@ def skeleton(xy: Sequence[float] | FloatArray, heading: float, height: float) ->
 class Walker:
     """A person on a piecewise-linear path ``(t, x, y)``, present from the first time to the
     last; ``reaches`` put the right wrist (and elbow) at a point during ``(t0, t1, xyz)``.
-    A ``look`` (an appearance descriptor) makes the cameras report one, with noise."""
+    A ``look`` (an appearance descriptor) makes the cameras report one, with noise; the
+    cameras numbered in ``sides`` report that descriptor instead (each sees its own side)."""
 
     path: list[tuple[float, float, float]]
     height: float = 1.75
     reaches: list[tuple[float, float, tuple[float, float, float]]] = field(default_factory=list)
     look: tuple[float, ...] = ()
+    sides: dict[int, tuple[float, ...]] = field(default_factory=dict)
 
     def present(self, t: float) -> bool:
         return self.path[0][0] <= t <= self.path[-1][0]
@@ -166,7 +168,7 @@ def render_poses(
             people_kp: list[tuple[FloatArray, tuple[float, ...]]] = []
             for p, person in enumerate(people):
                 if person.present(t) and not hidden(cam.id, p, t):
-                    people_kp.append((person.keypoints(t), person.look))
+                    people_kp.append((person.keypoints(t), person.sides.get(c, person.look)))
             if rng.random() < false_rate:
                 xy = rng.uniform((0.5, 0.5), (7.5, 5.5))
                 people_kp.append((skeleton(xy, rng.uniform(0, 2 * np.pi), 1.7), ()))

@@ -21,7 +21,13 @@ from walkout.domain.messages import (
     parse_message,
 )
 from walkout.engine.core import Engine, EngineConfig
-from walkout.engine.people import PeopleTracker, TrackerConfig, _distinct, _floor_points
+from walkout.engine.people import (
+    PeopleTracker,
+    TrackerConfig,
+    _distinct,
+    _floor_points,
+    _look_cost,
+)
 from walkout.engine.triangulate import projectors
 
 STORE = make_store()
@@ -611,6 +617,33 @@ def test_look_alike_heights_lost_in_a_crowd_get_back_their_own_tokens_by_appeara
     with_cue, without = _lost_in_a_crowd(seed, red, blue, configs)
     assert with_cue == ["FIRST", "SECOND"]
     assert without != ["FIRST", "SECOND"]
+
+
+def test_each_camera_learns_its_own_look_of_a_shopper() -> None:
+    """A shopper that each of the four cameras sees from a side of its own (four unlike
+    descriptors): the track learns each camera's look (``app_camera_min``), and a detection
+    is then compared with the look of the camera that made it. What one camera sees costs
+    nothing against that camera's look, though it is unlike the shopper's look over all
+    cameras; another camera's side still costs the most."""
+    sides = {c: tuple(float(i == c) for i in range(4)) for c in range(4)}
+    walker = Walker([(T0, 1.0, 3.0), (T0 + 6.0, 6.0, 3.0)], sides=sides)
+    config = TrackerConfig()
+    tracker = PeopleTracker(STORE, config)
+    feed(tracker, render_poses(STORE, [walker], T0, T0 + 6, seed=2, app_sd=0.05), until=T0 + 6)
+    [track] = [tr for tr in tracker._active if tr.confirmed]
+    assert track.cam_look is not None
+    assert track.cam_looks is not None
+    seen = np.flatnonzero(track.cam_looks >= config.app_camera_min)
+    assert len(seen) >= 2
+    for c in seen.tolist():
+        assert track.cam_look[c] @ np.array(sides[c]) > 0.95
+    own = np.array([sides[c] for c in seen.tolist()])
+    other = np.array([sides[(c + 1) % 4] for c in seen.tolist()])
+    cams = seen.astype(np.intp)
+    assert (_look_cost([track], config, own, cams) == 0).all()
+    assert (_look_cost([track], config, other, cams) == config.app_cap_m).all()
+    assert track.look is not None
+    assert (own @ track.look < 1 - config.app_slack).any()
 
 
 def test_appearance_descriptors_of_another_length_or_none_are_ignored() -> None:

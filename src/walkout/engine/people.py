@@ -188,6 +188,11 @@ class TrackerConfig:
     #: resumed by a new track whose look is this alike (cosine) to theirs.
     resume_look_s: float = 120.0
     resume_look_cos: float = 0.85
+    #: Each camera sees a shopper from its own side and in its own light, so a track also
+    #: learns a look per camera (the same way, from the same windows). A detection is compared
+    #: with the look its camera has learnt once that camera has taught it ``app_camera_min``
+    #: windows, else with the look over all cameras; 0 compares with the latter alone.
+    app_camera_min: int = 10
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
@@ -364,9 +369,12 @@ class _Track:
     heights: list[float] = field(default_factory=list)
     ranked_heights: list[float] = field(default_factory=list)
     height: float = float("nan")
-    #: Appearance: running mean of unit descriptors (None: none yet) and windows learnt.
+    #: Appearance: running mean of unit descriptors (None: none yet) and windows learnt; the
+    #: same per camera, ``(cameras, D)`` and ``(cameras,)`` (None: none yet).
     look: FloatArray | None = None
     looks: int = 0
+    cam_look: FloatArray | None = None
+    cam_looks: IntArray | None = None
 
     def predict(self, t: float) -> FloatArray:
         return _predict(self.pos, self.vel, t - self.t)
@@ -708,7 +716,7 @@ class PeopleTracker:
             cost = _match_cost(state, cfg, dt, centres, dirs, seen, floor, floor_ok)
             mismatch = _height_cost(tracks, cfg, height, floor_ok)
             if app is not None:
-                mismatch = mismatch + _look_cost(tracks, cfg, app)
+                mismatch = mismatch + _look_cost(tracks, cfg, app, cam)
             _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)
         # A new person: unmatched detections not explained by anyone confirmed.
         lone = floor_ok
@@ -772,7 +780,9 @@ class PeopleTracker:
                 if not math.isnan(height):
                     self._measure(tr, height)
             if app is not None:
-                self._learn_looks(moved, xy[keep], users[keep], state.pos, app[used], group, keep)
+                self._learn_looks(
+                    moved, xy[keep], users[keep], state.pos, app[used], group, keep, cam[used]
+                )
             self._commit(moved, t_ref, xy[keep], head[keep], hands[keep])
         for tr in tracks:
             if tr.t < t_ref:
@@ -804,11 +814,12 @@ class PeopleTracker:
         app: FloatArray,
         group: IntArray,
         keep: NDArray[np.bool_],
+        cam: IntArray,
     ) -> None:
         """Fold this window's descriptors ``app (U, D)`` of the used detections (of person
-        ``group (U,)``, an index into ``keep``) into the looks of the tracks ``moved`` (at
-        ``xy``, track indices ``users``) that stand apart from every other track (``pos``), or
-        whose look is not known yet."""
+        ``group (U,)``, an index into ``keep``; seen by camera ``cam (U,)``) into the looks,
+        overall and per camera, of the tracks ``moved`` (at ``xy``, track indices ``users``)
+        that stand apart from every other track (``pos``), or whose look is not known yet."""
         cfg = self.config
         has = ~np.isnan(app[:, 0])
         sums = np.zeros((len(keep), app.shape[1]))
@@ -824,6 +835,35 @@ class PeopleTracker:
             mean = obs if tr.look is None else (1 - rate) * tr.look + rate * obs
             tr.look = mean / max(float(np.linalg.norm(mean)), 1e-9)
             tr.looks += 1
+        if cfg.app_camera_min <= 0:
+            return
+        eligible = np.zeros(len(keep), dtype=bool)
+        eligible[np.flatnonzero(keep)] = alone | new
+        rows = np.flatnonzero(has & eligible[group])
+        if rows.size:
+            which = (np.cumsum(keep) - 1)[group[rows]]  # index into moved
+            self._learn_camera_looks(moved, which, cam[rows], app[rows])
+
+    def _learn_camera_looks(
+        self, moved: list[_Track], which: IntArray, cam: IntArray, app: FloatArray
+    ) -> None:
+        """Fold descriptors ``app (R, D)`` of camera ``cam (R,)`` into the per-camera looks of
+        the tracks ``moved[which]``, all at once on their stacked looks."""
+        cfg, n_cams = self.config, len(self.cameras)
+        ids, track = np.unique(which, return_inverse=True)
+        looks, counts = _stack_camera_looks([moved[i] for i in ids.tolist()], n_cams, app.shape[1])
+        pair, at = np.unique(track * n_cams + cam, return_inverse=True)
+        obs = np.zeros((len(pair), app.shape[1]))
+        np.add.at(obs, at, app)
+        obs /= np.bincount(at, minlength=len(pair))[:, None]
+        t, c = pair // n_cams, pair % n_cams
+        k = counts[t, c]
+        rate = np.maximum(1.0 / (k + 1), 1.0 / cfg.app_learn)[:, None]
+        mean = (1 - rate) * looks[t, c] + rate * obs
+        looks[t, c] = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-9)
+        counts[t, c] = k + 1
+        for j, i in enumerate(ids.tolist()):
+            moved[i].cam_look, moved[i].cam_looks = looks[j].copy(), counts[j].copy()
 
     def _start_tracks(
         self,
@@ -1300,18 +1340,38 @@ def _alike(cfg: TrackerConfig, look: FloatArray | None, other: _Track | LostTrac
     return float(look @ theirs) >= cfg.resume_app_cos
 
 
-def _look_cost(tracks: Sequence[_Track], cfg: TrackerConfig, app: FloatArray) -> FloatArray:
+def _look_cost(
+    tracks: Sequence[_Track], cfg: TrackerConfig, app: FloatArray, cam: IntArray
+) -> FloatArray:
     """Extra match costs ``(N, M)`` of N detections with unit descriptors ``app (N, D)`` (NaN:
-    none) to M tracks: ``app_weight`` metres per unit that the cosine falls short of
+    none) of cameras ``cam (N,)`` to M tracks: ``app_weight`` metres per unit that the cosine
+    to the track's look (as the detection's camera sees it, once known) falls short of
     ``1 - app_slack``, at most ``app_cap_m`` (0 where either look is unknown)."""
     known = np.full((len(tracks), app.shape[1]), np.nan)
     for m, tr in enumerate(tracks):
         look = _known_look(tr, cfg)
         if look is not None:
             known[m] = look
-    short = np.maximum((1 - cfg.app_slack) - app @ known.T, 0.0)
+    cos = app @ known.T
+    n_cams = next((len(tr.cam_look) for tr in tracks if tr.cam_look is not None), 0)
+    if cfg.app_camera_min > 0 and n_cams:
+        looks, counts = _stack_camera_looks(tracks, n_cams, app.shape[1])
+        own = np.einsum("nd,mnd->nm", app, looks[:, cam])  # each detection's own camera
+        cos = np.where(cfg.app_camera_min <= counts[:, cam].T, own, cos)
+    short = np.maximum((1 - cfg.app_slack) - cos, 0.0)
     out: FloatArray = np.nan_to_num(np.minimum(cfg.app_weight * short, cfg.app_cap_m))
     return out
+
+
+def _stack_camera_looks(
+    tracks: Sequence[_Track], n_cams: int, dims: int
+) -> tuple[FloatArray, IntArray]:
+    """The tracks' per-camera looks ``(M, C, D)`` and how many windows taught each
+    ``(M, C)``, stacked (zeros for a track that has none yet)."""
+    none = np.zeros((n_cams, dims)), np.zeros(n_cams, dtype=np.intp)
+    pairs = [(tr.cam_look, tr.cam_looks) if tr.cam_look is not None and tr.cam_looks is not None
+             else none for tr in tracks]  # fmt: skip
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
 def _height_cost(

@@ -640,8 +640,8 @@ def test_each_camera_learns_its_own_look_of_a_shopper() -> None:
     own = np.array([sides[c] for c in seen.tolist()])
     other = np.array([sides[(c + 1) % 4] for c in seen.tolist()])
     cams = seen.astype(np.intp)
-    assert (_look_cost([track], config, own, cams) == 0).all()
-    assert (_look_cost([track], config, other, cams) == config.app_cap_m).all()
+    assert (_look_cost([track], config, own, cams, len(STORE.cameras)) == 0).all()
+    assert (_look_cost([track], config, other, cams, len(STORE.cameras)) == config.app_cap_m).all()
     assert track.look is not None
     assert (own @ track.look < 1 - config.app_slack).any()
 

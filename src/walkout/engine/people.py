@@ -716,7 +716,7 @@ class PeopleTracker:
             cost = _match_cost(state, cfg, dt, centres, dirs, seen, floor, floor_ok)
             mismatch = _height_cost(tracks, cfg, height, floor_ok)
             if app is not None:
-                mismatch = mismatch + _look_cost(tracks, cfg, app, cam)
+                mismatch = mismatch + _look_cost(tracks, cfg, app, cam, len(self.cameras))
             _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)
         # A new person: unmatched detections not explained by anyone confirmed.
         lone = floor_ok
@@ -830,10 +830,9 @@ class PeopleTracker:
         alone = gaps.min(axis=1, initial=np.inf) >= cfg.app_alone_m
         new = np.array([tr.looks < cfg.app_min_samples for tr in moved], dtype=bool)
         for i in np.flatnonzero((alone | new) & (n > 0)):
-            tr, obs = moved[i], sums[i] / n[i]
-            rate = max(1.0 / (tr.looks + 1), 1.0 / cfg.app_learn)
-            mean = obs if tr.look is None else (1 - rate) * tr.look + rate * obs
-            tr.look = mean / max(float(np.linalg.norm(mean)), 1e-9)
+            tr = moved[i]
+            old = np.zeros(app.shape[1]) if tr.look is None else tr.look
+            tr.look = _fold_look(old, np.array(tr.looks), sums[i] / n[i], cfg.app_learn)
             tr.looks += 1
         if cfg.app_camera_min <= 0:
             return
@@ -857,11 +856,8 @@ class PeopleTracker:
         np.add.at(obs, at, app)
         obs /= np.bincount(at, minlength=len(pair))[:, None]
         t, c = pair // n_cams, pair % n_cams
-        k = counts[t, c]
-        rate = np.maximum(1.0 / (k + 1), 1.0 / cfg.app_learn)[:, None]
-        mean = (1 - rate) * looks[t, c] + rate * obs
-        looks[t, c] = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-9)
-        counts[t, c] = k + 1
+        looks[t, c] = _fold_look(looks[t, c], counts[t, c], obs, cfg.app_learn)
+        counts[t, c] += 1
         for j, i in enumerate(ids.tolist()):
             moved[i].cam_look, moved[i].cam_looks = looks[j].copy(), counts[j].copy()
 
@@ -1341,25 +1337,34 @@ def _alike(cfg: TrackerConfig, look: FloatArray | None, other: _Track | LostTrac
 
 
 def _look_cost(
-    tracks: Sequence[_Track], cfg: TrackerConfig, app: FloatArray, cam: IntArray
+    tracks: Sequence[_Track], cfg: TrackerConfig, app: FloatArray, cam: IntArray, n_cams: int
 ) -> FloatArray:
     """Extra match costs ``(N, M)`` of N detections with unit descriptors ``app (N, D)`` (NaN:
-    none) of cameras ``cam (N,)`` to M tracks: ``app_weight`` metres per unit that the cosine
-    to the track's look (as the detection's camera sees it, once known) falls short of
-    ``1 - app_slack``, at most ``app_cap_m`` (0 where either look is unknown)."""
+    none) of cameras ``cam (N,)`` (of ``n_cams``) to M tracks: ``app_weight`` metres per unit
+    that the cosine to the track's look (as the detection's camera sees it, once known) falls
+    short of ``1 - app_slack``, at most ``app_cap_m`` (0 where either look is unknown)."""
     known = np.full((len(tracks), app.shape[1]), np.nan)
     for m, tr in enumerate(tracks):
         look = _known_look(tr, cfg)
         if look is not None:
             known[m] = look
     cos = app @ known.T
-    n_cams = next((len(tr.cam_look) for tr in tracks if tr.cam_look is not None), 0)
-    if cfg.app_camera_min > 0 and n_cams:
+    if cfg.app_camera_min > 0 and any(tr.cam_look is not None for tr in tracks):
         looks, counts = _stack_camera_looks(tracks, n_cams, app.shape[1])
         own = np.einsum("nd,mnd->nm", app, looks[:, cam])  # each detection's own camera
         cos = np.where(cfg.app_camera_min <= counts[:, cam].T, own, cos)
     short = np.maximum((1 - cfg.app_slack) - cos, 0.0)
     out: FloatArray = np.nan_to_num(np.minimum(cfg.app_weight * short, cfg.app_cap_m))
+    return out
+
+
+def _fold_look(look: FloatArray, n: IntArray, obs: FloatArray, learn: int) -> FloatArray:
+    """Running means ``look (..., D)`` of ``n (...)`` unit descriptors each with one more
+    observation ``obs`` folded in (weighing ``1 / (n + 1)``, at least ``1 / learn``), as unit
+    vectors."""
+    rate = np.maximum(1.0 / (n + 1), 1.0 / learn)[..., None]
+    mean = (1 - rate) * look + rate * obs
+    out: FloatArray = mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-9)
     return out
 
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from people_scene import BOX, Walker, make_store, render_poses, render_tracks, skeleton
+from walkout.domain.events import CartEvent, ItemAdded
 from walkout.domain.geometry import project
 from walkout.domain.messages import (
     LEFT_WRIST,
@@ -18,6 +19,7 @@ from walkout.domain.messages import (
     GateMsg,
     PoseMsg,
     TrackMsg,
+    WeightMsg,
     parse_message,
 )
 from walkout.engine.core import Engine, EngineConfig
@@ -304,13 +306,45 @@ def test_an_unbound_person_leaving_reports_a_shopper_lost_in_the_store_leaving()
     feed(tracker, [*msgs, *scans], until=T0 + 29)
     exits = tracker.pop_exits()
     assert [(e.token, e.gate) for e in exits] == [(None, "exit-1"), ("TS", "exit-1")]
-    assert exits[1].track == tracker.members("TS")[0]
     assert exits[1].t == pytest.approx(T0 + 28, abs=0.2)
     # The loss itself was reported when it happened; the unbound person's exit is no loss.
     [lost] = tracker.pop_losses()
-    assert (lost.track, lost.token) == (tracker.members("TS")[0], "TS")
+    assert (lost.track, lost.token) == (exits[1].track, "TS")
     assert lost.t == pytest.approx(T0 + 5, abs=0.3)
     assert tracker.pop_losses() == []
+    # The only shopper lost: the leaver is taken to have continued them, for certain, and
+    # shops on their token in the lost track's place.
+    [heir] = tracker.pop_continuations()
+    assert (heir.track, heir.lost, heir.token, heir.p) == (exits[0].track, lost.track, "TS", 1.0)
+    assert tracker.members("TS") == [exits[0].track]
+
+
+@pytest.mark.parametrize("left_lost_max", [3, 4])
+def test_a_leaver_continues_one_of_few_lost_shoppers_at_one_chance_in_that_many(
+    left_lost_max: int,
+) -> None:
+    """Four shoppers are lost mid-store, one after another; much later an unbound person
+    of their height walks out. With up to four lost allowed (``left_lost_max``) they are
+    taken to have continued the one lost longest, at a chance of one in four; with three,
+    the choice is a guess among too many: the visit it closes gets nothing of theirs."""
+    shoppers = [
+        Walker([(T0 + 2 * i, 0.4, 3.0), (T0 + 2 * i + 1, 0.4, 3.0), (T0 + 2 * i + 4, 4.0, 1.0 + i)])
+        for i in range(4)
+    ]
+    leaver = Walker([(T0 + 30, 4.0, 1.5), (T0 + 32, 4.0, 1.5), (T0 + 38, 7.7, 3.0)])
+    scans = [GateMsg(gate="entry-1", t=T0 + 2 * i + 0.5, token=f"T{i}") for i in range(4)]
+    tracker = PeopleTracker(STORE, TrackerConfig(left_lost_max=left_lost_max))
+    msgs = render_poses(STORE, [*shoppers, leaver], T0, T0 + 39, seed=8)
+    feed(tracker, [*msgs, *scans], until=T0 + 39)
+    assert [x.token for x in tracker.pop_losses()] == ["T0", "T1", "T2", "T3"]
+    [_, closed] = tracker.pop_exits()  # the leaver's, and the lost shopper's it closes
+    assert closed.token == "T0"
+    heirs = tracker.pop_continuations()
+    if left_lost_max == 4:
+        [heir] = heirs
+        assert (heir.token, heir.p) == ("T0", 0.25)
+    else:
+        assert heirs == []
 
 
 def test_a_visit_whose_shopper_was_lost_in_the_store_is_flagged() -> None:
@@ -698,3 +732,122 @@ def test_a_shopper_unseen_for_longer_than_resume_s_is_picked_up_again_by_appeara
     assert TrackerConfig().resume_s < 20.0
     assert tokens[0.75] == ["SHOPPER", None]
     assert tokens[0.0] == [None, None]
+
+
+def _weights(t0: float, t1: float, picks: Sequence[tuple[float, float]]) -> list[WeightMsg]:
+    """Plate P1's load (ten colas) five times a second, less a unit during each ``picks``
+    span's second half and after it."""
+    cola = STORE.product("1").weight_g
+    out = []
+    for t in np.arange(t0, t1, 0.2):
+        gone = sum(1 for a, b in picks if t >= 0.5 * (a + b))
+        out.append(WeightMsg(plate="P1", t=float(t), hz=60.0, g=[(10 - gone) * cola] * 12))
+    return out
+
+
+def test_a_track_that_took_over_a_lost_shoppers_person_shops_on_their_token() -> None:
+    """Mid-store a shopper is seen 1.3 m from where their track expects them (as when a
+    track drifts off its person): a new track picks them up while the old one is fresh, so
+    it cannot resume the old one. The shopper reaches into the plate and takes a cola before
+    the old track is lost. Once it is (``lost_after_s``), the new track is found to have
+    taken over its person (``heir_m``): the pick, held until then, goes in the shopper's
+    cart, and their receipt is flagged as a lost track's. Without continuations the new
+    track stays unbound until it leaves, and is only then taken for the one shopper lost
+    (``left_lost_max``); without either the pick is on no bill."""
+    hand = (3.3, 5.3, 1.1)
+    shopper = Walker(
+        [(T0, 0.4, 3.0), (T0 + 3.0, 2.0, 3.0), (T0 + 5.0, 2.0, 3.0), (T0 + 5.01, 3.3, 3.0),
+         (T0 + 6.0, 3.3, 4.7), (T0 + 7.6, 3.3, 4.7), (T0 + 12.0, 7.7, 3.0)],
+        reaches=[(T0 + 6.6, T0 + 7.4, hand)],
+    )  # fmt: skip
+    msgs: list[Message | WeightMsg] = [
+        *render_poses(STORE, [shopper], T0, T0 + 14, seed=3),
+        *_weights(T0, T0 + 14, [(T0 + 6.6, T0 + 7.4)]),
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="TS"),
+    ]
+    lost_at = T0 + 5.0 + TrackerConfig().lost_after_s
+    left_at = T0 + 12.0 + TrackerConfig().exit_after_s
+    for heir_m, left_lost_max, charged_at in ((1.5, 3, lost_at), (0.0, 3, left_at), (0.0, 0, None)):
+        tracking = TrackerConfig(heir_m=heir_m, left_lost_max=left_lost_max)
+        engine = Engine(STORE, EngineConfig(tracker=tracking))
+        events: list[CartEvent] = []
+        for msg in sorted(msgs, key=lambda m: m.t):
+            events += engine.feed(msg)
+        events += engine.finish()
+        assert engine.people.stats.confirmed == 2  # the shopper's track and the new one
+        [receipt] = engine.receipts().receipts
+        assert receipt.flagged  # its track was lost: the receipt goes to review all the same
+        added = [e.t for e in events if isinstance(e, ItemAdded)]
+        if charged_at is None:
+            assert receipt.items == {}
+            assert (engine.stats.recovered, engine.stats.unattributed) == (0, 1)
+        else:
+            assert receipt.items == {"1": 1}
+            assert receipt.lines is not None
+            assert receipt.lines[0].confidence >= EngineConfig().review_threshold
+            assert len(added) == 1
+            assert added[0] == pytest.approx(charged_at, abs=0.3)
+            assert (engine.stats.recovered, engine.stats.unattributed) == (1, 0)
+
+
+def test_a_pick_made_before_the_token_is_bound_is_charged_once_it_is() -> None:
+    """A shopper walks straight from the entry gate to the plate and takes a cola before the
+    tracker has seen them long enough to bind their token (``bind_min_hits``): the pick is
+    held (``hold_unbound_s``) and charged once the binding comes. Without holding it is lost."""
+    hand = (3.3, 5.3, 1.1)
+    shopper = Walker(
+        [(T0, 0.4, 3.0), (T0 + 1.2, 3.3, 4.7), (T0 + 2.2, 3.3, 4.7), (T0 + 6.0, 7.7, 3.0)],
+        reaches=[(T0 + 1.3, T0 + 1.9, hand)],
+    )
+    msgs: list[Message | WeightMsg] = [
+        *render_poses(STORE, [shopper], T0, T0 + 7, seed=4),
+        *_weights(T0, T0 + 7, [(T0 + 1.3, T0 + 1.9)]),
+        GateMsg(gate="entry-1", t=T0 + 0.2, token="TS"),
+    ]
+    got = {}
+    for hold_s in (120.0, 0.0):
+        engine = Engine(STORE, EngineConfig(hold_unbound_s=hold_s))
+        for msg in sorted(msgs, key=lambda m: m.t):
+            engine.feed(msg)
+        engine.finish()
+        [receipt] = engine.receipts().receipts
+        got[hold_s] = receipt, engine.stats
+    (held, stats), (lost, no_stats) = got[120.0], got[0.0]
+    assert held.items == {"1": 1}
+    assert not held.flagged
+    assert (stats.recovered, stats.unattributed) == (1, 0)
+    assert lost.items == {}
+    assert (no_stats.recovered, no_stats.unattributed) == (0, 1)
+
+
+def test_what_an_unbound_leaver_took_goes_to_one_of_two_lost_shoppers_at_half_a_chance() -> None:
+    """Two shoppers are lost mid-store; later an unbound person of their height takes a cola
+    and walks out. They are taken for the shopper lost longer (``left_lost_max``), whose
+    visit closes with the cola on it, the line at half the chance it would have had (one of
+    two lost): flagged on its own."""
+    shoppers = [
+        Walker([(T0 + 2 * i, 0.4, 3.0), (T0 + 2 * i + 1, 0.4, 3.0), (T0 + 2 * i + 4, 4.0, 1.0 + i)])
+        for i in range(2)
+    ]
+    leaver = Walker(
+        [(T0 + 30, 3.3, 3.8), (T0 + 31, 3.3, 4.7), (T0 + 33, 3.3, 4.7), (T0 + 38, 7.7, 3.0)],
+        reaches=[(T0 + 31.6, T0 + 32.4, (3.3, 5.3, 1.1))],
+    )
+    msgs: list[Message | WeightMsg] = [
+        *render_poses(STORE, [*shoppers, leaver], T0, T0 + 40, seed=9),
+        *_weights(T0, T0 + 40, [(T0 + 31.6, T0 + 32.4)]),
+        *(GateMsg(gate="entry-1", t=T0 + 2 * i + 0.5, token=f"T{i}") for i in range(2)),
+    ]
+    engine = Engine(STORE)
+    for msg in sorted(msgs, key=lambda m: m.t):
+        engine.feed(msg)
+    receipts = {r.token: r for r in engine.receipts().receipts}  # before closing time
+    assert list(receipts) == ["T0"]
+    taken = receipts["T0"]
+    assert taken.items == {"1": 1}
+    assert taken.lines is not None
+    assert 0.3 < taken.lines[0].confidence <= 0.5
+    assert taken.flagged
+    assert engine.stats.recovered == 1
+    engine.finish()
+    assert {r.token: r.items for r in engine.receipts().receipts} == {"T0": {"1": 1}, "T1": {}}

@@ -329,7 +329,8 @@ def print_replay(result: ReplayResult) -> None:
         f"{result.wall_s:.1f} s: {result.realtime_ratio:.1f}x real time; "
         f"{len(result.receipts.receipts)} receipts, review rate {result.review_rate:.1%}; "
         f"rejected {st.rejected}, late {st.late}, shelf events {st.shelf_events} "
-        f"(unattributed {st.unattributed}, unexplained {st.unexplained})",
+        f"(unattributed {st.unattributed}, charged once bound {st.recovered}, "
+        f"unexplained {st.unexplained})",
         highlight=False,
     )
     lat = result.cart_latency

@@ -167,6 +167,12 @@ class EngineConfig:
     #: whose changes went to another bill. On dev pose runs (corner, busy seeds 2000-2001,
     #: rush 2000) 8 of 50 such receipts were right, against 28 of 48 others.
     lost_track_p: float = 0.2
+    #: A change by a person on no visit yet is held this long, in case they are bound to one:
+    #: their token's binding may still be settling (``TrackerConfig.bind_settle_s``), their
+    #: track may be found to continue a lost shopper's (``heir_m``), or they may leave as a
+    #: lost shopper (``left_lost_max``; after minutes unbound). It is charged to the visit
+    #: then (ADR 15), and counted unattributed if that never comes.
+    hold_unbound_s: float = 600.0
     #: Evidence of a change below ``review_threshold`` carries the plate's load from this long
     #: before the change to this long after it, every ``trace_dt_s`` (what the shelf still
     #: keeps), and the people whose body was within ``near_m`` of the plate's box.
@@ -189,6 +195,8 @@ class EngineStats:
     unknown_camera: int = 0
     shelf_events: int = 0
     unattributed: int = 0
+    #: Changes held for a person on no visit (``hold_unbound_s``) and charged once they were.
+    recovered: int = 0
     unexplained: int = 0
     staff_events: int = 0
     visits_opened: int = 0
@@ -303,6 +311,14 @@ class _Attribution:
 
 
 @dataclass(frozen=True)
+class _Held:
+    """A change whose actor was on no visit when it was made (``hold_unbound_s``)."""
+
+    event: ShelfEvent
+    who: _Attribution
+
+
+@dataclass(frozen=True)
 class _Waiting:
     """An attributed pick whose product is not clear yet: it waits for product sightings."""
 
@@ -328,6 +344,7 @@ class Engine:
         self._boxes = {p.id: np.asarray(p.box, dtype=float) for p in store.plates}
         self._centres = {pid: box.mean(axis=0) for pid, box in self._boxes.items()}
         self._waiting: list[_Waiting] = []
+        self._held: deque[_Held] = deque()
         self._next_check = -math.inf
         # Reorder buffer: (time, item) in a queue while items arrive in time order; one older
         # than the newest queued goes to a heap as (time, arrival number, item). Items are
@@ -406,6 +423,7 @@ class Engine:
         out += self._settle(lambda w: True)
         self.people.advance(t)
         out += self._on_people()
+        self._forget_held(math.inf)
         for visit in sorted(self._visits.values(), key=lambda v: v.opened):
             out += self._close(visit, t, gate=None)
         return out
@@ -524,6 +542,15 @@ class Engine:
                         person=binding.track,
                     )
                 )
+            out += self._recover(binding.track)
+        for heir in self.people.pop_continuations():
+            visit = self._visit_of_track.get(heir.lost)
+            if visit is None or visit.closed:
+                continue
+            visit.people = [heir.track if p == heir.lost else p for p in visit.people]
+            visit.held[heir.track] += visit.held.pop(heir.lost, Counter())
+            self._visit_of_track[heir.track] = visit
+            out += self._recover(heir.track, heir.p)
         for exit_event in self.people.pop_exits():
             visit = self._visit_of_track.get(exit_event.track)
             if visit is None or visit.closed:
@@ -536,6 +563,28 @@ class Engine:
             if visit is not None and not visit.closed:
                 visit.doubt = min(visit.doubt, self.config.lost_track_p)
         return out
+
+    def _recover(self, track: str, chance: float = 1.0) -> list[CartEvent]:
+        """Charge the held changes of a person just bound to a visit, in the order made; the
+        person's chance of each is scaled by the ``chance`` that the binding is right."""
+        mine = [h for h in self._held if h.who.track == track]
+        if not mine:
+            return []
+        self._held = deque(h for h in self._held if h.who.track != track)
+        out: list[CartEvent] = []
+        for held in mine:
+            self.stats.recovered += 1
+            who = held.who
+            if chance < 1.0:  # the doubt is the binding's: the others' chances stay theirs
+                who = replace(who, chances=who.chances | {track: who.p * chance})
+            out += self._charge(held.event, self._visit_of_track.get(track), who)
+        return out
+
+    def _forget_held(self, until: float) -> None:
+        """Count the held changes made before ``until`` as unattributed, and drop them."""
+        while self._held and self._held[0].event.t_end < until:
+            self._held.popleft()
+            self.stats.unattributed += 1
 
     def _on_product(self, msg: ProductMsg) -> None:
         cam = self._cameras.get(msg.camera)
@@ -664,8 +713,21 @@ class Engine:
             tokens = {v.token for t in who.chances if (v := self._visit_of_track.get(t))}
             out = self._settle(lambda w: w.event.plate == event.plate or w.visit.token in tokens)
             who = self._weighed_by_carts(event, who)
-        visit = self._visit_of_track.get(who.track) if who is not None else None
-        if who is None or visit is None or visit.closed:
+        if who is None:
+            self.stats.unattributed += 1
+            return out
+        visit = self._visit_of_track.get(who.track)
+        if visit is None and self.config.hold_unbound_s > 0:
+            self._held.append(_Held(event, who))
+            return out
+        return out + self._charge(event, visit, who)
+
+    def _charge(
+        self, event: ShelfEvent, visit: _Visit | None, who: _Attribution
+    ) -> list[CartEvent]:
+        """Charge an attributed change to its actor's visit."""
+        out: list[CartEvent] = []
+        if visit is None or visit.closed:
             self.stats.unattributed += 1
             return out
         if visit.staff:
@@ -914,6 +976,7 @@ class Engine:
     def _check_waiting(self, now: float) -> list[CartEvent]:
         """Picks whose sighting came or whose wait is over; rises the hands say are puts."""
         out = self._settle(lambda w: self._waited(w, now))
+        self._forget_held(now - self.config.hold_unbound_s)
         for rise in self.shelf.pending():
             if self._hands_gone(rise, now):
                 event = self.shelf.confirm(rise.plate, now - self.config.put_quiet_s, now)

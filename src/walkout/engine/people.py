@@ -1029,11 +1029,6 @@ class PeopleTracker:
         start = float(tr.history.t[tr.history.start])
         xy = tr.history.xy[tr.history.start]
         look = _known_look(tr, cfg)
-        reach_h = cfg.resume_height_m  # a height difference beyond: someone else
-
-        def tall_alike(height: float) -> bool:
-            return not (cfg.height_weight > 0 and abs(height - tr.height) > reach_h)
-
         stale = [o for o in self._active if o.confirmed and start - o.t >= 0.5]
         feasible = [
             old
@@ -1042,7 +1037,7 @@ class PeopleTracker:
             and old.external is None
             and old.t <= start <= old.t + cfg.resume_s
             and np.linalg.norm(old.pos - xy) <= 1.0 + cfg.max_speed * (start - old.t)
-            and tall_alike(old.height)
+            and _tall_alike(cfg, old.height, tr.height)
             and _alike(cfg, look, old)
         ]
         if look is None or cfg.app_weight <= 0:
@@ -1058,7 +1053,11 @@ class PeopleTracker:
             return min(feasible, key=lambda o: (start - o.t, o.serial))
         retired = {old.id: old for old in self._retired}
         for x in self._lost:
-            if not (x.look and x.t <= start <= x.t + cfg.resume_look_s and tall_alike(x.height)):
+            if not (
+                x.look
+                and x.t <= start <= x.t + cfg.resume_look_s
+                and _tall_alike(cfg, x.height, tr.height)
+            ):
                 continue
             cos = float(look @ np.asarray(x.look))
             if cos >= cfg.resume_look_cos:
@@ -1185,9 +1184,7 @@ class PeopleTracker:
             start = float(tr.history.t[tr.history.start])
             if not old.t - cfg.heir_before_s <= start <= old.t + cfg.resume_s:
                 continue
-            if cfg.height_weight > 0 and abs(tr.height - old.height) > cfg.resume_height_m:
-                continue
-            if not _alike(cfg, look, tr):
+            if not _tall_alike(cfg, tr.height, old.height) or not _alike(cfg, look, tr):
                 continue
             k = old.history.nearest(start)
             then = old.pos if k is None else old.history.xy[k]
@@ -1410,6 +1407,12 @@ def _known_look(tr: _Track | LostTrack, cfg: TrackerConfig) -> FloatArray | None
     if isinstance(tr, LostTrack):
         return np.asarray(tr.look) if tr.look else None
     return tr.look if tr.looks >= cfg.app_min_samples else None
+
+
+def _tall_alike(cfg: TrackerConfig, height: float, other: float) -> bool:
+    """Whether two standing heights (NaN: unknown) may be one person's: within
+    ``resume_height_m`` (either unknown, or the cue off: yes)."""
+    return not (cfg.height_weight > 0 and abs(height - other) > cfg.resume_height_m)
 
 
 def _alike(cfg: TrackerConfig, look: FloatArray | None, other: _Track | LostTrack) -> bool:

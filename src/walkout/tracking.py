@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from walkout.domain.floor import FloorView
-from walkout.domain.messages import parse_weight
+from walkout.domain.messages import WeightFields, parse_fast
 from walkout.engine.core import Engine, EngineConfig
 from walkout.recording import find_recording, iter_lines, read_people
 from walkout.sim.timeline import PersonTrack
@@ -126,7 +126,7 @@ def follow(
     engine = Engine(load_store(run_dir / "store.json"), config)
     sample = FloorSampler(engine, every_s)
     for line in iter_lines(find_recording(run_dir)):
-        if parse_weight(line) is None:
+        if type(parse_fast(line)) is not WeightFields:
             engine.feed_line(line)
             sample()
     return sample.views

@@ -4,8 +4,9 @@
 reorder buffer holds them for ``reorder_window_s`` of stream time and processes them in time
 order; a message older than what was already processed is counted and dropped. The buffer is a
 queue for messages that arrive in order (nearly all of them: O(1) each) and a heap for the
-few that do not. Weight messages, most of the stream, travel as :class:`WeightFields` tuples
-(``feed_line`` parses them on a fast path) rather than models. Time comes from
+few that do not. Weight and pose messages, nearly all of the stream, travel as
+:class:`WeightFields` and :class:`PoseFields` structs (``feed_line`` parses them on a fast
+path) rather than models. Time comes from
 the messages only, so the same input always gives the same events.
 
 Per message: weights go to the shelf detector, poses and tracks to the people tracker, gate
@@ -58,13 +59,14 @@ from walkout.domain.messages import (
     GateMsg,
     Message,
     MessageError,
+    PoseFields,
     PoseMsg,
     ProductMsg,
     TrackMsg,
     WeightFields,
     WeightMsg,
+    parse_fast,
     parse_message,
-    parse_weight,
 )
 from walkout.domain.store import Product, Store
 from walkout.domain.truth import Receipt, ReceiptLine, Receipts
@@ -78,8 +80,9 @@ from walkout.engine.identify import (
 from walkout.engine.people import HandEvidence, PeopleTracker, TrackerConfig
 from walkout.engine.shelf import PendingRise, ShelfDetector, ShelfEvent, ShelfParams
 
-#: What the reorder buffer holds: a weight message's fields, or another message.
-_Other = PoseMsg | TrackMsg | GateMsg | ProductMsg
+#: What the reorder buffer holds: a weight message's fields, or another message (a pose
+#: message's fields, or a model).
+_Other = PoseFields | PoseMsg | TrackMsg | GateMsg | ProductMsg
 _Item = WeightFields | _Other
 
 
@@ -374,9 +377,9 @@ class Engine:
 
     def feed_line(self, raw: bytes | str) -> list[CartEvent]:
         """Parse and feed one recording line; a malformed line is counted and skipped."""
-        weight = parse_weight(raw)
-        if weight is not None:
-            return self._admit(weight.t, weight)
+        fast = parse_fast(raw)
+        if fast is not None:
+            return self._admit(fast.t, fast)
         try:
             msg = parse_message(raw)
         except MessageError as exc:
@@ -487,7 +490,7 @@ class Engine:
 
     def _process(self, msg: _Other) -> list[CartEvent]:
         """Everything but weights (see ``_drain``)."""
-        if isinstance(msg, PoseMsg):
+        if isinstance(msg, PoseFields | PoseMsg):
             self.people.feed_pose(msg)
         elif isinstance(msg, TrackMsg):
             self.people.feed_track(msg)

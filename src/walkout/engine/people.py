@@ -47,7 +47,8 @@ from walkout.domain.messages import (
     LEFT_WRIST,
     RIGHT_WRIST,
     GateMsg,
-    PoseMsg,
+    PersonFields,
+    PoseFrame,
     PosePerson,
     TrackMsg,
 )
@@ -456,9 +457,10 @@ def box_distance(points: FloatArray, box: Sequence[Sequence[float]] | FloatArray
 
 
 def _hand_distances(hands: FloatArray, box: FloatArray) -> FloatArray:
-    """Distances ``(N, 2)`` from observed hands ``(N, 2, 3)`` to a box; inf where unseen."""
-    seen = ~np.isnan(hands[..., 0])
-    out: FloatArray = np.where(seen, box_distance(np.nan_to_num(hands), box), np.inf)
+    """Distances ``(N, 2)`` from observed hands ``(N, 2, 3)`` to a box; inf where unseen (a
+    hand is seen with all three coordinates or none)."""
+    out: FloatArray = box_distance(hands, box)  # NaN where unseen
+    out[np.isnan(out)] = np.inf
     return out
 
 
@@ -496,13 +498,13 @@ class PeopleTracker:
         # Pose frames waiting for their window: times, camera indices and detections.
         self._frame_t: list[float] = []
         self._frame_cam: list[int] = []
-        self._frame_people: list[list[PosePerson]] = []
+        self._frame_people: list[Sequence[PosePerson | PersonFields]] = []
         self._window: int | None = None  # index of the open pose window
         self._app_dims: int | None = None  # the length of appearance descriptors
 
     # -- input -----------------------------------------------------------------------------
 
-    def feed_pose(self, msg: PoseMsg) -> None:
+    def feed_pose(self, msg: PoseFrame) -> None:
         """One camera frame. Frames must come in time order (windows before it are closed)."""
         st = self._stats
         st.pose_messages += 1
@@ -684,26 +686,49 @@ class PeopleTracker:
         """For each person with hands seen in ``[t0, t1]``: how near they came to ``box``
         (``[min corner, max corner]``, as a plate's) and how long a hand was in it. Nearest
         first."""
-        out: list[HandEvidence] = []
-        corners = np.asarray(box, dtype=float)  # converted once, not per person
+        # The engine asks this several times per check for every plate whose load is in
+        # doubt: the people's observations in the span are gathered and measured at once.
+        found: list[_Track] = []
+        hands: list[FloatArray] = []
+        times: list[FloatArray] = []
         for tr in self._confirmed():
             h = tr.history
-            sl = h.span(t0, t1)
-            d = _hand_distances(h.hands[sl], corners)
-            seen = np.isfinite(d)
-            if not seen.any():
+            if h.n == h.start or h.t[h.start] > t1 or h.t[h.n - 1] < t0:
                 continue
-            times = h.t[sl]
-            gaps = np.diff(times)
-            step = np.minimum(np.append(gaps, gaps[-1] if len(gaps) else 0.0), 0.25)
-            if len(times) == 1:
-                step[:] = self.config.window_s
-            inside = (d == 0).any(axis=1)
-            out.append(
-                HandEvidence(
-                    tr.id, tr.token, float(d.min()), float(step[inside].sum()), int(seen.sum())
-                )
-            )
+            sl = h.span(t0, t1)
+            if sl.start < sl.stop:
+                found.append(tr)
+                hands.append(h.hands[sl])
+                times.append(h.t[sl])
+        if not found:
+            return []
+        sizes = np.array([len(x) for x in times])
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        d = _hand_distances(np.concatenate(hands), np.asarray(box, dtype=float))
+        seen = np.add.reduceat(np.isfinite(d).sum(axis=1), starts)
+        nearest = np.minimum.reduceat(d.min(axis=1), starts)
+        # Each observation stands for the time to the next one (at most 0.25 s; the last for
+        # as long as the one before it; a lone one for a window).
+        t = np.concatenate(times)
+        step = np.empty(len(t))
+        step[:-1] = np.diff(t)
+        last = ends - 1
+        several = sizes > 1
+        step[last[several]] = step[last[several] - 1]
+        step = np.minimum(step, 0.25)
+        step[last[~several]] = self.config.window_s
+        inside = (d == 0).any(axis=1)
+        inside_n = np.add.reduceat(inside, starts)
+        out: list[HandEvidence] = []
+        for i, tr in enumerate(found):
+            if not seen[i]:
+                continue
+            inside_s = 0.0
+            if inside_n[i]:
+                a, b = starts[i], ends[i]
+                inside_s = float(step[a:b][inside[a:b]].sum())
+            out.append(HandEvidence(tr.id, tr.token, float(nearest[i]), inside_s, int(seen[i])))
         out.sort(key=lambda e: (e.distance, -e.inside_s, e.track))
         return out
 
@@ -828,7 +853,7 @@ class PeopleTracker:
                 tr.misses += 1
         self._settle_tentative(t_ref)
 
-    def _descriptors(self, persons: Sequence[PosePerson]) -> FloatArray | None:
+    def _descriptors(self, persons: Sequence[PosePerson | PersonFields]) -> FloatArray | None:
         """The detections' appearance descriptors as unit rows ``(N, D)`` (NaN: none, or not of
         the length the first one had), or None when none has one or the cue is off."""
         if self.config.app_weight <= 0 or all(p.app is None for p in persons):

@@ -353,7 +353,7 @@ class Engine:
         # than the newest queued goes to a heap as (time, arrival number, item). Items are
         # processed in (time, arrival) order: an item queued at a time that is also in the
         # heap arrived before the heap's (the queue's newest time never decreases).
-        self._queue: deque[tuple[float, _Item]] = deque()
+        self._queue: deque[_Item] = deque()  # each item holds its time, .t
         self._heap: list[tuple[float, int, _Item]] = []
         self._queue_t = -math.inf  # time of the newest item queued
         self._seq = itertools.count()
@@ -407,7 +407,7 @@ class Engine:
                 return []
         self._jumped = 0
         if t >= self._queue_t:
-            self._queue.append((t, item))
+            self._queue.append(item)
             self._queue_t = t
         else:
             heapq.heappush(self._heap, (t, next(self._seq), item))
@@ -467,12 +467,13 @@ class Engine:
         queue, heap = self._queue, self._heap
         feed_weight = self.shelf.feed_weight
         while True:
-            if heap and (not queue or heap[0][0] < queue[0][0]):
+            if heap and (not queue or heap[0][0] < queue[0].t):
                 if heap[0][0] > until:
                     break
                 t, _, item = heapq.heappop(heap)
-            elif queue and queue[0][0] <= until:
-                t, item = queue.popleft()
+            elif queue and queue[0].t <= until:
+                item = queue.popleft()
+                t = item.t
             else:
                 break
             self._done = t

@@ -191,11 +191,18 @@ class PlateDetector:
     """Streaming load-change detector for one plate; see the module docstring."""
 
     def __init__(
-        self, plate: str, params: ShelfParams | None = None, stats: ShelfStats | None = None
+        self,
+        plate: str,
+        params: ShelfParams | None = None,
+        stats: ShelfStats | None = None,
+        rising: set[str] | None = None,
     ) -> None:
+        """``stats`` and ``rising`` (the ids of plates with a settled rise awaiting
+        confirmation, kept up to date by the slow path) may be shared by many plates."""
         self.plate = plate
         self.params = params or ShelfParams()
         self.stats = stats if stats is not None else ShelfStats()
+        self._rising = rising if rising is not None else set()
         p = self.params
         self._state = _State.WARMUP
         self._warm = 0
@@ -264,6 +271,7 @@ class PlateDetector:
             self._state is _State.PENDING
             and self._t_level_last >= t_free + self.params.confirm_hold_s
         ):
+            self._rising.discard(self.plate)
             return self._emit(self._level, self._t_settled, t_now)
         return None
 
@@ -319,6 +327,16 @@ class PlateDetector:
     # Slow path ----------------------------------------------------------------------------
 
     def _feed_slow(self, t: float, hz: float, g: Sequence[float | None]) -> ShelfEvent | None:
+        # Only this path changes the state (the fast one runs on still plates and keeps them
+        # so): keep the shared set of plates with a pending rise up to date here.
+        event = self._slow(t, hz, g)
+        if self._state is _PENDING:
+            self._rising.add(self.plate)
+        elif self._rising:
+            self._rising.discard(self.plate)
+        return event
+
+    def _slow(self, t: float, hz: float, g: Sequence[float | None]) -> ShelfEvent | None:
         if not (hz > 0.0 and math.isfinite(t)):
             self.stats.bad_samples += len(g)
             return None
@@ -557,8 +575,10 @@ class ShelfDetector:
     def __init__(self, plates: Iterable[str], params: ShelfParams | None = None) -> None:
         self.params = params or ShelfParams()
         self.stats = ShelfStats()
-        self._plates = {pid: PlateDetector(pid, self.params, self.stats) for pid in plates}
         self._pending: set[str] = set()
+        self._plates = {
+            pid: PlateDetector(pid, self.params, self.stats, self._pending) for pid in plates
+        }
 
     @classmethod
     def for_store(cls, store: Store, params: ShelfParams | None = None) -> ShelfDetector:
@@ -582,12 +602,7 @@ class ShelfDetector:
         if det is None:
             self.stats.unknown_plate += 1
             return None
-        event = det.feed(t, hz, g)
-        if det._state is _PENDING:  # a settled rise awaits confirmation
-            self._pending.add(plate)
-        elif self._pending:
-            self._pending.discard(plate)
-        return event
+        return det.feed(t, hz, g)  # which keeps self._pending (plates with a pending rise)
 
     def pending(self) -> list[PendingRise]:
         """Every settled rise awaiting confirmation, by plate id."""
@@ -596,10 +611,7 @@ class ShelfDetector:
 
     def confirm(self, plate_id: str, t_free: float, t_now: float) -> ShelfEvent | None:
         """See :meth:`PlateDetector.confirm`."""
-        event = self._plates[plate_id].confirm(t_free, t_now)
-        if event is not None:
-            self._pending.discard(plate_id)
-        return event
+        return self._plates[plate_id].confirm(t_free, t_now)
 
     def flush(self, t: float) -> list[ShelfEvent]:
         """End of stream at ``t``: the events still open that have a known final level."""

@@ -277,6 +277,54 @@ def test_a_scan_binds_who_stepped_in_next_even_if_the_crowd_keeps_them_at_the_ga
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("late_entry_m", [4.0, 0.0])
+def test_a_group_member_hidden_at_the_gate_answers_their_scan_when_first_seen_inside(
+    late_entry_m: float,
+) -> None:
+    """Two scans for a pair; the second of them steps in hidden behind the first and is first
+    seen 2.5 m inside. They shop on the pair's token, and the next shopper on their own; with
+    late entries off, the next shopper through the gate takes the pair's waiting scan."""
+    first = _through_gate(T0, T0 + 1.0, (3.0, 1.2))
+    hidden_one = Walker([(T0 + 1.2, 0.4, 3.2), (T0 + 4.4, 4.4, 3.4), (T0 + 22, 5.0, 4.6)])
+    next_one = _through_gate(T0 + 7.0, T0 + 8.0, (2.0, 4.8))
+    people = [first, hidden_one, next_one]
+    scans = [
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="TG"),
+        GateMsg(gate="entry-1", t=T0 + 1.0, token="TG"),
+        GateMsg(gate="entry-1", t=T0 + 7.5, token="TN"),
+    ]
+    poses = render_poses(
+        STORE, people, T0, T0 + 20, seed=9, hidden=lambda cam, p, t: p == 1 and t < T0 + 3.8
+    )
+    tracker = PeopleTracker(STORE, TrackerConfig(late_entry_m=late_entry_m))
+    feed(tracker, [*poses, *scans], until=T0 + 20)
+    tokens = [tracker.token_of(track_near(tracker, p.xy(T0 + 19.9))) for p in people]
+    if late_entry_m:
+        assert tokens == ["TG", "TG", "TN"]
+        assert tracker.stats.late_entries == 1
+    else:
+        assert tokens == ["TG", None, "TG"]
+        assert tracker.stats.late_entries == 0
+
+
+def test_someone_first_seen_inside_takes_no_lone_shoppers_scan() -> None:
+    """A scan that is no group's (no one has passed on its token yet) waits for whoever steps
+    through the gate: a person first seen just inside meanwhile (a track restarted near the
+    entrance, in a crowd) is not taken for them."""
+    inside = Walker([(T0 + 1.0, 3.6, 3.4), (T0 + 4.0, 4.4, 3.4), (T0 + 22, 5.0, 4.6)])
+    shopper = _through_gate(T0 + 3.0, T0 + 4.0, (2.0, 4.8))
+    scans = [GateMsg(gate="entry-1", t=T0 + 0.5, token="TS")]
+    tracker = PeopleTracker(STORE)
+    feed(
+        tracker,
+        [*render_poses(STORE, [inside, shopper], T0, T0 + 20, seed=10), *scans],
+        until=T0 + 20,
+    )
+    tokens = [tracker.token_of(track_near(tracker, p.xy(T0 + 19.9))) for p in (inside, shopper)]
+    assert tokens == [None, "TS"]
+    assert tracker.stats.late_entries == 0
+
+
 def test_leaving_through_the_exit_is_reported_and_vanishing_elsewhere_is_not() -> None:
     leaver = Walker([(T0, 0.4, 3.0), (T0 + 1, 0.4, 3.0), (T0 + 8, 7.7, 3.0)])
     vanisher = Walker([(T0 + 1, 0.4, 2.8), (T0 + 2, 0.4, 2.8), (T0 + 5, 4.0, 1.5)])

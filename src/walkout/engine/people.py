@@ -156,6 +156,12 @@ class TrackerConfig:
     bind_early_s: float = 1.0
     bind_settle_s: float = 1.0
     bind_min_hits: int = 20
+    #: A person first seen inside, within ``late_entry_m`` of an entry gate's area and at most
+    #: ``late_entry_s`` after a scan there that no one has answered yet, passed that gate
+    #: unseen (a group's members hide one another at the gate): they answer the scan in turn.
+    #: ``late_entry_m`` 0 turns this off.
+    late_entry_m: float = 4.0
+    late_entry_s: float = 5.0
     #: Hand and head history kept per person.
     history_s: float = 30.0
     #: Body height as an identity cue (people differ by several centimetres): each track's
@@ -321,6 +327,8 @@ class TrackerStats:
     confirmed: int = 0
     resumed: int = 0
     continued: int = 0
+    #: People first seen just inside an entry gate who answered a waiting scan there.
+    late_entries: int = 0
     dropped_tentative: int = 0
 
 
@@ -1003,8 +1011,31 @@ class PeopleTracker:
                     lost = self._confirm(tr, t, resume=True)
                     if lost is not None:
                         taken.add(lost.serial)
+                    elif tr.token is None:
+                        self._late_passage(tr)
             keep.append(tr)
         self._active = [tr for tr in keep if tr.serial not in taken] if taken else keep
+
+    def _late_passage(self, tr: _Track) -> None:
+        """A new person, confirmed away from the gates and no one lost, who was first seen just
+        inside an entry gate soon after a scan there that is still waiting for its person, is
+        that person: scanned, then hidden behind the others of their group while stepping in
+        (``TrackerConfig.late_entry_m``). They pass the gate when first seen, and the scans
+        bind them in turn (:meth:`_bind`)."""
+        cfg = self.config
+        if cfg.late_entry_m <= 0 or not self._scans or tr.born_xy is None:
+            return
+        start = float(tr.history.t[tr.history.start])  # first seen (confirmed 1.5 s on)
+        for scan in sorted(self._scans, key=lambda s: s.t):
+            area = self._gates[scan.gate]
+            if (
+                self._members.get(scan.token)  # a group's scan: some of it passed already
+                and scan.t <= start <= scan.t + cfg.late_entry_s
+                and area.near(tr.born_xy, cfg.late_entry_m)
+            ):
+                tr.passage = (scan.gate, start)
+                self._stats.late_entries += 1
+                return
 
     # -- track life ------------------------------------------------------------------------
 

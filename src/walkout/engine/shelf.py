@@ -190,6 +190,17 @@ def _valid(
 class PlateDetector:
     """Streaming load-change detector for one plate; see the module docstring."""
 
+    # Slots keep a plate's state in one block: with thousands of plates, each message finds
+    # its plate cold in the processor's cache.
+    __slots__ = (
+        "_alpha", "_base", "_beta", "_blind_from", "_buf_g", "_buf_t", "_early_peak", "_gap_s",
+        "_hz", "_inv_d2", "_inv_n", "_last_msg_t", "_level", "_level_n", "_level_sum",
+        "_mid_s", "_moving_g", "_moving_t", "_n_ref", "_plateau_max", "_pre", "_rising", "_sd",
+        "_state", "_still_g", "_still_i", "_still_t", "_t_active", "_t_level_last",
+        "_t_settled", "_t_start", "_trace_s", "_trig", "_trig_k", "_trig_min", "_warm",
+        "params", "plate", "stats",
+    )  # fmt: skip
+
     def __init__(
         self,
         plate: str,

@@ -126,9 +126,14 @@ def follow(
     engine = Engine(load_store(run_dir / "store.json"), config)
     sample = FloorSampler(engine, every_s)
     for line in iter_lines(find_recording(run_dir)):
-        if type(parse_fast(line)) is not WeightFields:
+        fast = parse_fast(line)  # decoded once: a pose line is fed as its fields
+        if isinstance(fast, WeightFields):
+            continue
+        if fast is None:
             engine.feed_line(line)
-            sample()
+        else:
+            engine.feed(fast)
+        sample()
     return sample.views
 
 

@@ -387,8 +387,9 @@ class Engine:
             return []
         return self.feed(msg)
 
-    def feed(self, msg: Message) -> list[CartEvent]:
-        """Feed one message; returns the cart events it made final (in time order)."""
+    def feed(self, msg: Message | WeightFields | PoseFields) -> list[CartEvent]:
+        """Feed one message (a model, or the fields :func:`parse_fast` gave); returns the cart
+        events it made final (in time order)."""
         if isinstance(msg, WeightMsg):
             return self._admit(msg.t, WeightFields.of(msg))
         return self._admit(msg.t, msg)

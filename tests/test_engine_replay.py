@@ -319,17 +319,50 @@ def test_without_hands_seen_a_lone_body_within_reach_is_the_likely_actor() -> No
             TrackPoint(track, t, xy, None, (None, None)) for tr, xy in spots if tr == track
         )
 
+    cfg = EngineConfig()
     people_at(("a", at_plate))
     alone = engine._attribute(event)
     assert alone is not None
-    assert alone.chances == {"a": EngineConfig().body_alone_p}
-    assert alone.p >= EngineConfig().review_threshold
-    people_at(("a", at_plate), ("b", (at_plate[0], at_plate[1] - 0.6)))
+    assert alone.chances == {"a": cfg.body_alone_p}
+    assert alone.p >= cfg.review_threshold
+    people_at(("b", (at_plate[0], at_plate[1] - 0.3)), ("a", at_plate))
     two = engine._attribute(event)
     assert two is not None
-    assert two.chances == {"a": 0.5}  # the nearer, as a coin flip
+    assert list(two.chances) == ["a", "b"]  # the nearer first, the other a candidate too
+    assert sum(two.chances.values()) == pytest.approx(cfg.body_alone_p)
+    assert cfg.body_alone_p / 2 < two.p < cfg.review_threshold  # 0.3 m nearer: not sure
     people_at(("a", (at_plate[0], at_plate[1] - 1.5)))
     assert engine._attribute(event) is None  # too far to have reached
+
+
+def test_without_a_hand_within_reach_the_body_whose_hand_came_nearest_is_likelier() -> None:
+    # Two bodies as near the plate; b's hand (seen by one camera, say) came 0.45 m from the
+    # box, a's stayed farther or was never seen: b is the likelier actor, the more so the
+    # farther a's hand stayed, and a hand beyond ``far_hand_m`` counts as none.
+    cfg = EngineConfig()
+    (x0, y0, _), (x1, _, _) = STORE.plate(PLATE).box
+    spots = {"a": ((x0 + x1) / 2 - 0.3, y0 - 0.4), "b": ((x0 + x1) / 2 + 0.3, y0 - 0.4)}
+
+    def attribute(*hands: HandEvidence) -> dict[str, float]:
+        engine, event, _ = scripted_engine(list(hands), [], tracked=False)
+        engine.people.tracks = lambda: [  # type: ignore[method-assign]
+            TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
+        ]
+        engine.people.position = lambda track, t, within_s=0.5: TrackPoint(  # type: ignore[method-assign]
+            track, t, spots[track], None, (None, None)
+        )
+        who = engine._attribute(event)
+        assert who is not None
+        return who.chances
+
+    unseen = attribute(hand("b", 0.45, 0.0))
+    assert list(unseen) == ["b", "a"]
+    farther = attribute(hand("b", 0.45, 0.0), hand("a", 0.5, 0.0))
+    assert unseen["b"] > farther["b"] > farther["a"]
+    assert attribute(hand("b", 0.45, 0.0), hand("a", 2.0, 0.0)) == pytest.approx(unseen)
+    assert attribute(hand("a", 0.9, 0.0), hand("b", 1.5, 0.0)) == pytest.approx(
+        {"a": cfg.body_alone_p / 2, "b": cfg.body_alone_p / 2}
+    )
 
 
 def test_a_put_goes_to_the_one_of_two_hands_whose_party_holds_what_came_down() -> None:

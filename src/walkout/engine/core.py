@@ -114,7 +114,7 @@ class EngineConfig:
     #: their nearest hand stayed (per ``far_hand_scale_m``, counted up to ``far_hand_m``; no
     #: hand seen: that far): a hand seen by one camera only is often placed tens of
     #: centimetres off along its ray. On dev pose runs (corner, busy seeds 2000-2005), of 103
-    #: such changes among several people this chose the actor 87 times (the nearest body: 82),
+    #: such changes among several people this chose the actor 87 times (the nearest body: 83),
     #: and 53 of the 54 it gave 0.8 or more (before ``body_alone_p``).
     body_reach_m: float = 1.2
     body_alone_p: float = 0.85

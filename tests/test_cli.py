@@ -94,6 +94,20 @@ def test_bad_input_gets_one_line(run_dir: Path, args: list[str], fragment: str) 
     assert fragment in line
 
 
+def test_bench_reports_a_bad_run_in_one_line(run_dir: Path, tmp_path: Path) -> None:
+    """The replay phase runs in a worker process; what it rejects still reaches the user as
+    one line (a store file's error survives the trip back)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "store.json").write_bytes((run_dir / "store.json").read_bytes())
+    assert "no recording" in one_line_error("bench", "--phase", "replay", "--out", str(empty))
+    bad_store = tmp_path / "bad-store"
+    bad_store.mkdir()
+    (bad_store / "store.json").write_text('{"version": 1}')
+    line = one_line_error("bench", "--phase", "replay", "--out", str(bad_store))
+    assert "store.json: id: Field required" in line
+
+
 def test_score_rejects_a_malformed_receipts_file(run_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "receipts.json"
     bad.write_text('{"receipts": [{"token": "T1", "items": {"a": -1}}]}')

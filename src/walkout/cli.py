@@ -393,14 +393,17 @@ def bench_cmd(
     except (StoreFileError, ValueError) as exc:
         raise fail(str(exc)) from None
     results = []
-    if phase in ("simulate", "both"):
-        with console.status(f"simulating {minutes:g} min of {scenario} on {store.name}…"):
-            results.append(
-                in_fresh_process(run_simulate, store, scenario, seed, out, minutes, vision)
-            )
-    if phase in ("replay", "both"):
-        with console.status(f"replaying {out} through the engine…"):
-            results.append(in_fresh_process(run_replay, out))
+    try:
+        if phase in ("simulate", "both"):
+            with console.status(f"simulating {minutes:g} min of {scenario} on {store.name}…"):
+                results.append(
+                    in_fresh_process(run_simulate, store, scenario, seed, out, minutes, vision)
+                )
+        if phase in ("replay", "both"):
+            with console.status(f"replaying {out} through the engine…"):
+                results.append(in_fresh_process(run_replay, out))
+    except (StoreFileError, FileNotFoundError, RunFileError) as exc:
+        raise fail(str(exc)) from None
     table = Table(title=f"walkout bench: {store.name}, {scenario}, {minutes:g} min, {vision}")
     for column in ("phase", "stream min", "wall s", "cpu s", "x real time", "peak MB", "lines"):
         table.add_column(column, justify="right")

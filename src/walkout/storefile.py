@@ -19,6 +19,11 @@ class StoreFileError(ValueError):
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"{path}: {first}{more}")
 
+    def __reduce__(self) -> tuple[type[StoreFileError], tuple[Path, list[StoreProblem]]]:
+        # Rebuilt from its own arguments (not the message), so it survives pickling: a bench
+        # phase raises it in a worker process.
+        return StoreFileError, (self.path, self.problems)
+
 
 def check_store_file(path: Path) -> list[StoreProblem]:
     """Every problem of the store file at ``path``; empty when it is valid."""

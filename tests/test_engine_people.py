@@ -209,6 +209,50 @@ def test_a_person_seen_by_one_camera_or_none_for_a_while_keeps_the_track() -> No
     assert np.hypot(*(np.array(during.xy) - person.xy(during.t))) < 0.2
 
 
+def _feetless(msgs: list[PoseMsg], t0: float, t1: float, camera: str) -> list[PoseMsg]:
+    """The frames of ``[t0, t1)`` of ``camera`` alone, with nothing below the hips seen."""
+    out = []
+    for m in msgs:
+        if t0 <= m.t < t1:
+            if m.camera != camera:
+                continue
+            hips_up = [
+                p.model_copy(update={"kp": p.kp[:13] + [(0.0, 0.0, 0.0)] * 4}) for p in m.people
+            ]
+            m = m.model_copy(update={"people": hips_up})
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("camera", ["cam-0", "cam-1", "cam-2", "cam-3"])
+def test_one_camera_without_the_feet_places_a_person_of_known_height(camera: str) -> None:
+    """Seen by several cameras, a tall shopper's height is measured; then one camera sees
+    them, not below the hips, while they walk on and stop. Their rays cut at the heights of
+    their stature place them within centimetres; standing them where predicted instead lets
+    the track run on past where they stopped, or lose them."""
+    person = Walker(
+        [(T0, 1.0, 3.0), (T0 + 4, 3.0, 3.0), (T0 + 6, 5.0, 3.5), (T0 + 12, 5.0, 3.5)],
+        height=1.85,
+    )
+    msgs = _feetless(render_poses(STORE, [person], T0, T0 + 12, seed=3), T0 + 4, T0 + 12, camera)
+    median = {}
+    for cut in (True, False):
+        tracker = PeopleTracker(STORE, TrackerConfig(stature_cut=cut))
+        feed(tracker, msgs, until=T0 + 12)
+        errors = []
+        for t in np.arange(T0 + 4.2, T0 + 11.9, 0.1):
+            point = tracker.position("p1", t, within_s=0.06)
+            errors.append(
+                np.inf if point is None else np.hypot(*(np.array(point.xy) - person.xy(point.t)))
+            )
+        median[cut] = float(np.median(errors))
+        if cut:
+            assert max(errors) < 0.2
+            assert [s.track for s in tracker.tracks()] == ["p1"]
+    assert median[True] < 0.05
+    assert median[False] > 0.2
+
+
 def test_false_detections_do_not_make_lasting_tracks() -> None:
     person = Walker([(T0, 1.0, 3.0), (T0 + 8, 6.0, 3.0)])
     tracker = PeopleTracker(STORE)

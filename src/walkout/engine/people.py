@@ -106,6 +106,8 @@ _IS_BODY = np.isin(np.arange(_N_KP), _BODY)
 _ANKLES = np.array([_KP["left_ankle"], _KP["right_ankle"]])
 #: Triangulation pull towards a body's upright axis (x, y) rather than a height (z).
 _AXIS_REG = (1e-2, 1e-2, 1e-6)
+#: Rays flatter than this (the vertical part of a unit ray) are not cut at a height.
+_CUT_DZ = 0.3
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,11 @@ class TrackerConfig:
     #: seeds 2000-2009) it was right for 5 of 7 leavers with three or fewer shoppers lost,
     #: and 11 of 42 with four or more (all in rush). 0: never.
     left_lost_max: int = 3
+    #: Where a person seen by one camera stands, when no feet show: their body keypoints' rays
+    #: cut at the keypoints' usual heights for the track's measured height (this needs a
+    #: known height and rays steep enough), else the prediction. Depth along one camera's ray
+    #: is unknown; a stature fixes it, where a prediction lets a shopper who stopped run on.
+    stature_cut: bool = True
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
@@ -826,9 +833,15 @@ class PeopleTracker:
             one = (views == 1) | (cameras < 2)[:, None]
             # Depth along a single ray is unknown. Body keypoints seen by one ray go where it
             # passes the body's upright axis (from the keypoints several cameras saw, else
-            # from the detections' own floor fit where they show the feet, else the
-            # prediction); arms keep the heights last triangulated.
-            axis = _body_axis(points, ~one & ok, group, floor[used], seen[used], state.pos[users])
+            # from the detections' own floor fit where they show the feet, else from their
+            # rays cut at the heights of the person's known stature, else the prediction);
+            # arms keep the heights last triangulated.
+            stand = state.pos[users]
+            if cfg.stature_cut:
+                stature = np.array([tracks[i].height for i in users])
+                cut, cut_ok = _height_cut(origins, dirs[used], seen[used], group, stature)
+                stand = np.where(cut_ok[:, None], cut, stand)
+            axis = _body_axis(points, ~one & ok, group, floor[used], seen[used], stand)
             single = one & ok & _IS_BODY
             if single.any():
                 upright = prior.copy()
@@ -1573,6 +1586,34 @@ def _body_axis(
         (n_multi >= 2)[:, None], mean_multi, np.where((n_feet > 0)[:, None], mean_feet, fallback)
     )
     return out
+
+
+def _height_cut(
+    origins: FloatArray,
+    dirs: FloatArray,
+    seen: NDArray[np.bool_],
+    group: IntArray,
+    stature: FloatArray,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Where each of G people of known standing height ``stature (G,)`` (NaN: unknown) stands,
+    from one camera's view ``(G, 2)``, and whether that is known: each seen body keypoint's ray
+    (``origins (N, 3)``, ``dirs (N, 17, 3)``, detection n of person ``group[n]``) cut at the
+    keypoint's usual height for that stature, the points weighed by the square of the ray's
+    steepness (a metre of height moves a grazing ray's cut far across the floor); rays flatter
+    than :data:`_CUT_DZ` are not used."""
+    n = len(stature)
+    dz = dirs[..., 2]
+    steep = np.abs(dz) > _CUT_DZ
+    z = stature[group][:, None] * _FRACTION
+    s = (z - origins[:, None, 2]) / np.where(steep, dz, 1.0)
+    w = np.where(seen & _IS_BODY & steep & (s > 0), dz * dz, 0.0)  # False for NaN
+    cut = origins[:, None, :2] + np.where(w > 0, s, 0.0)[..., None] * dirs[..., :2]
+    total = np.bincount(group, w.sum(-1), minlength=n)
+    sums = np.stack(
+        [np.bincount(group, (w * cut[..., i]).sum(-1), minlength=n) for i in (0, 1)], -1
+    )
+    out: FloatArray = sums / np.maximum(total, 1e-12)[:, None]
+    return out, total > 0
 
 
 def _distinct(

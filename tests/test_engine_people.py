@@ -24,6 +24,7 @@ from walkout.domain.messages import (
 )
 from walkout.engine.core import Engine, EngineConfig
 from walkout.engine.people import (
+    HandEvidence,
     PeopleTracker,
     TrackerConfig,
     _distinct,
@@ -251,6 +252,69 @@ def test_one_camera_without_the_feet_places_a_person_of_known_height(camera: str
             assert [s.track for s in tracker.tracks()] == ["p1"]
     assert median[True] < 0.05
     assert median[False] > 0.2
+
+
+def _one_camera_wrists(msgs: list[PoseMsg], t0: float, t1: float, camera: str) -> list[PoseMsg]:
+    """The frames of ``[t0, t1)`` with the wrists unseen by every camera but ``camera``."""
+    out = []
+    for m in msgs:
+        if t0 <= m.t < t1 and m.camera != camera:
+            people = [
+                p.model_copy(
+                    update={
+                        "kp": [
+                            (0.0, 0.0, 0.0) if k in (LEFT_WRIST, RIGHT_WRIST) else kp
+                            for k, kp in enumerate(p.kp)
+                        ]
+                    }
+                )
+                for p in m.people
+            ]
+            m = m.model_copy(update={"people": people})
+        out.append(m)
+    return out
+
+
+def _gap(tracker: PeopleTracker, e: HandEvidence, person: Walker, t: float) -> float:
+    """How far the track of some hand evidence stood from a person at about ``t``."""
+    point = tracker.position(e.track, t)
+    assert point is not None
+    return float(np.hypot(*(np.array(point.xy) - person.xy(point.t))))
+
+
+@pytest.mark.parametrize("camera", ["cam-0", "cam-1", "cam-2", "cam-3"])
+def test_a_hand_one_camera_sees_in_a_box_is_found_somewhere_on_its_ray_within_arms_reach(
+    camera: str,
+) -> None:
+    """A shopper reaches into a box while one camera alone sees their wrists, and a bystander
+    stands a metre away. Depth along that camera's rays is a guess: the guessed point is seldom
+    in the box, but the stretch of the ray within arm's reach of the shoulder passes through
+    it. The bystander's hands stay out of reach either way."""
+    shopper = Walker(
+        [(T0, 3.3, 2.0), (T0 + 3, 3.3, 4.95), (T0 + 6, 3.3, 4.95), (T0 + 9, 6.0, 3.0)],
+        reaches=[(T0 + 3.5, T0 + 5.0, (3.35, 5.35, 1.1))],
+    )
+    bystander = Walker(
+        [(T0 + 1, 0.4, 2.5), (T0 + 3, 4.4, 4.7), (T0 + 6, 4.4, 4.7), (T0 + 9, 6.0, 1.5)],
+        height=1.6,
+    )
+    rendered = render_poses(STORE, [shopper, bystander], T0, T0 + 9, seed=1)
+    msgs = _one_camera_wrists(rendered, T0 + 3.0, T0 + 5.5, camera)
+    inside = {}
+    for arm in (TrackerConfig().arm_m, 0.0):
+        tracker = PeopleTracker(STORE, TrackerConfig(arm_m=arm))
+        feed(tracker, msgs, until=T0 + 9)
+        found = tracker.hands_near(BOX, T0 + 3.6, T0 + 4.9)
+        assert len(found) == 2
+        actor = min(found, key=lambda e: _gap(tracker, e, shopper, T0 + 4.2))
+        other = min(found, key=lambda e: _gap(tracker, e, bystander, T0 + 4.2))
+        assert actor is not other
+        inside[arm] = actor.inside_s
+        assert actor.distance < 0.1
+        assert other.distance > 0.25
+        assert other.inside_s == 0.0
+    assert inside[TrackerConfig().arm_m] > 0.8  # of the 1.3 s the hand was in the box
+    assert inside[0.0] < 0.2
 
 
 def test_false_detections_do_not_make_lasting_tracks() -> None:
@@ -662,7 +726,7 @@ def test_a_resumed_track_leaves_the_active_ones_and_no_other_goes_with_it() -> N
     The stale one must leave the active tracks, and every other track must stay: taking it
     out while going over them once kept it beside its successor and dropped the next one."""
     tracker = PeopleTracker(STORE)
-    nowhere = np.full(3, np.nan), np.full((2, 3), np.nan)
+    nowhere = np.full(3, np.nan), np.full((2, 3), np.nan), np.full((2, 2, 3), np.nan)
 
     def track(xy: tuple[float, float], t: float, confirm: bool) -> None:
         tr = tracker._new_track(np.array(xy), t)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from people_scene import make_store
 from walkout.domain.geometry import pixel_rays, project
-from walkout.engine.people import box_distance
+from walkout.engine.people import box_distance, segment_box_distance
 from walkout.engine.triangulate import CameraBank, RayBundle, ray_distances, ray_gaps
 
 STORE = make_store()
@@ -41,6 +41,25 @@ def _views(point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dirs = point - BANK.centres
     dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
     return BANK.centres[:, None, :], dirs[:, None, :]
+
+
+_COORD = st.floats(-3.0, 3.0)
+
+
+@given(st.lists(_COORD, min_size=3, max_size=3), st.lists(_COORD, min_size=3, max_size=3))
+def test_a_segments_distance_to_a_box_is_its_nearest_points(a: list[float], b: list[float]) -> None:
+    box = ((0.0, -1.0, 0.5), (1.0, 1.0, 1.5))
+    ends = np.array([a, b])
+    got = float(segment_box_distance(ends[0], ends[1], box))
+    # Against the points of the segment every millimetre: the distance changes by at most
+    # the step between them.
+    n = int(np.linalg.norm(ends[1] - ends[0]) / 1e-3) + 2
+    along = box_distance(ends[0] + np.linspace(0.0, 1.0, n)[:, None] * (ends[1] - ends[0]), box)
+    assert float(along.min()) - 1e-3 <= got <= float(along.min()) + 1e-9
+    assert (got == 0.0) == bool((along == 0.0).any()) or float(along.min()) < 1e-3
+    assert float(segment_box_distance(ends[0], ends[0], box)) == pytest.approx(
+        float(box_distance(ends[0], box))
+    )
 
 
 @settings(max_examples=50, deadline=None)

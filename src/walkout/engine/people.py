@@ -71,6 +71,7 @@ _KP = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
 _HEAD = np.array([_KP[k] for k in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")])
 _TORSO = np.array([_KP[k] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")])
 _WRISTS = np.array([LEFT_WRIST, RIGHT_WRIST])
+_SHOULDERS = np.array([_KP["left_shoulder"], _KP["right_shoulder"]])
 #: Typical keypoint heights of an adult (metres) and how much each says about floor position.
 _NOMINAL_Z = np.array(
     [1.58, 1.61, 1.61, 1.60, 1.60, 1.40, 1.40, 1.08, 1.08, 0.85, 0.85, 0.92, 0.92, 0.49, 0.49,
@@ -223,6 +224,13 @@ class TrackerConfig:
     #: known height and rays steep enough), else the prediction. Depth along one camera's ray
     #: is unknown; a stature fixes it, where a prediction lets a shopper who stopped run on.
     stature_cut: bool = True
+    #: A wrist seen by one camera lies somewhere on that camera's ray, at a depth the tracker
+    #: can only guess (on dev busy pose runs such wrists were placed a median 0.16 m, and a
+    #: tenth of them over a metre, from the true ones). How near such a hand came to a box is
+    #: measured from the stretch of its ray within ``arm_m`` of the person's shoulder: where
+    #: the hand may have been. (A shoulder-to-wrist length is about a third of a person's
+    #: height; 0 turns this off: the guessed point counts.)
+    arm_m: float = 0.65
 
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
@@ -235,7 +243,8 @@ class HandEvidence:
 
     track: str
     token: str | None
-    #: Closest approach of either hand in metres (0: inside the box).
+    #: Closest approach of either hand in metres (0: inside the box); for a hand one camera
+    #: alone saw, of where on its ray within arm's reach it may have been.
     distance: float
     #: Time with a hand inside the box, in seconds.
     inside_s: float
@@ -348,33 +357,40 @@ class _History:
         self.xy = np.empty((capacity, 2))
         self.head = np.empty((capacity, 3))
         self.hands = np.empty((capacity, 2, 3))
+        #: Where each hand may have been: the ends of a stretch (equal where known as a point).
+        self.reach = np.empty((capacity, 2, 2, 3))
         self.start = 0
         self.n = 0
 
-    def append(self, t: float, xy: FloatArray, head: FloatArray, hands: FloatArray) -> None:
+    def append(
+        self, t: float, xy: FloatArray, head: FloatArray, hands: FloatArray, reach: FloatArray
+    ) -> None:
         if self.n == len(self.t):
             self._compact()
         i = self.n
         self.t[i], self.xy[i], self.head[i], self.hands[i] = t, xy, head, hands
+        self.reach[i] = reach
         self.n += 1
         while self.t[self.start] < t - self.span_s:
             self.start += 1
 
     def extend(self, other: _History) -> None:
         for i in range(other.start, other.n):
-            self.append(float(other.t[i]), other.xy[i], other.head[i], other.hands[i])
+            self.append(
+                float(other.t[i]), other.xy[i], other.head[i], other.hands[i], other.reach[i]
+            )
 
     def _compact(self) -> None:
         live = self.n - self.start
         if live > len(self.t) // 2:
             grow = 2 * len(self.t)
-            for name in ("t", "xy", "head", "hands"):
+            for name in ("t", "xy", "head", "hands", "reach"):
                 old = getattr(self, name)
                 new = np.empty((grow, *old.shape[1:]))
                 new[:live] = old[self.start : self.n]
                 setattr(self, name, new)
         else:
-            for name in ("t", "xy", "head", "hands"):
+            for name in ("t", "xy", "head", "hands", "reach"):
                 arr = getattr(self, name)
                 arr[:live] = arr[self.start : self.n]
         self.start, self.n = 0, live
@@ -471,10 +487,55 @@ def box_distance(points: FloatArray, box: Sequence[Sequence[float]] | FloatArray
     return row_norm(gap)
 
 
+def segment_box_distance(
+    a: FloatArray, b: FloatArray, box: Sequence[Sequence[float]] | FloatArray
+) -> FloatArray:
+    """Distances ``(...)`` from segments ``[a, b]`` (``(..., 3)`` each) to an axis-aligned box
+    (0 where they meet it; NaN where an end is).
+
+    The squared distance along a segment is convex and, between the places where a coordinate
+    crosses a face's plane, a quadratic: its least is at one of those places, at an end, or at
+    a piece's vertex."""
+    lo, hi = np.asarray(box[0], dtype=float), np.asarray(box[1], dtype=float)
+    d = b - a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = np.concatenate([(lo - a) / d, (hi - a) / d], axis=-1)
+    cross = np.clip(np.nan_to_num(cross, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
+    ends = np.broadcast_to([0.0, 1.0], (*a.shape[:-1], 2))
+    knots = np.sort(np.concatenate([ends, cross], axis=-1), axis=-1)  # (..., 8)
+    left, right = knots[..., :-1], knots[..., 1:]
+    mid = a[..., None, :] + (0.5 * (left + right))[..., None] * d[..., None, :]
+    # On each piece the coordinates outside the box pull towards the face they are beyond.
+    face = np.where(mid < lo, lo, hi)
+    pulled = (mid < lo) | (mid > hi)
+    gap = np.where(pulled, a[..., None, :] - face, 0.0)
+    dd = np.where(pulled, d[..., None, :], 0.0)
+    den = (dd * dd).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = np.where(den > 0, -(gap * dd).sum(-1) / den, left)
+    vertex = np.clip(vertex, left, right)
+    s = np.concatenate([knots, vertex], axis=-1)
+    near = box_distance(a[..., None, :] + s[..., None] * d[..., None, :], box).min(-1)
+    out: FloatArray = np.where(near < 1e-9, 0.0, near)  # 0 where a crossing's rounding is off
+    return out
+
+
 def _hand_distances(hands: FloatArray, box: FloatArray) -> FloatArray:
     """Distances ``(N, 2)`` from observed hands ``(N, 2, 3)`` to a box; inf where unseen (a
     hand is seen with all three coordinates or none)."""
     out: FloatArray = box_distance(hands, box)  # NaN where unseen
+    out[np.isnan(out)] = np.inf
+    return out
+
+
+def _reach_distances(reach: FloatArray, box: FloatArray) -> FloatArray:
+    """Distances ``(N, 2)`` from where hands may have been (stretches ``(N, 2, 2, 3)``, points
+    where both ends are equal) to a box; inf where unseen."""
+    a, b = reach[..., 0, :], reach[..., 1, :]
+    out = box_distance(a, box)
+    stretch = (a != b).any(-1) & ~np.isnan(a[..., 0])
+    if stretch.any():
+        out[stretch] = segment_box_distance(a[stretch], b[stretch], box)
     out[np.isnan(out)] = np.inf
     return out
 
@@ -699,12 +760,13 @@ class PeopleTracker:
         self, box: Sequence[Sequence[float]], t0: float, t1: float
     ) -> list[HandEvidence]:
         """For each person with hands seen in ``[t0, t1]``: how near they came to ``box``
-        (``[min corner, max corner]``, as a plate's) and how long a hand was in it. Nearest
-        first."""
+        (``[min corner, max corner]``, as a plate's) and how long a hand was in it, a hand
+        that one camera alone saw counting from anywhere it may have been on its ray
+        (``TrackerConfig.arm_m``). Nearest first."""
         # The engine asks this several times per check for every plate whose load is in
         # doubt: the people's observations in the span are gathered and measured at once.
         found: list[_Track] = []
-        hands: list[FloatArray] = []
+        reach: list[FloatArray] = []
         times: list[FloatArray] = []
         for tr in self._confirmed():
             h = tr.history
@@ -713,14 +775,14 @@ class PeopleTracker:
             sl = h.span(t0, t1)
             if sl.start < sl.stop:
                 found.append(tr)
-                hands.append(h.hands[sl])
+                reach.append(h.reach[sl])
                 times.append(h.t[sl])
         if not found:
             return []
         sizes = np.array([len(x) for x in times])
         ends = np.cumsum(sizes)
         starts = ends - sizes
-        d = _hand_distances(np.concatenate(hands), np.asarray(box, dtype=float))
+        d = _reach_distances(np.concatenate(reach), np.asarray(box, dtype=float))
         seen = np.add.reduceat(np.isfinite(d).sum(axis=1), starts)
         nearest = np.minimum.reduceat(d.min(axis=1), starts)
         # Each observation stands for the time to the next one (at most 0.25 s; the last for
@@ -852,6 +914,7 @@ class PeopleTracker:
                 points = np.where(single[..., None], placed, points)
             fixed = np.where((one & ~_IS_BODY)[..., None], [1.0, 1.0, 0.0], 1.0)
             xy, head, hands = _summarise(points, ok, axis)
+            reach = _arm_reach(hands, points, ok, bundle, cam[used], cfg.arm_m)
             jump = np.linalg.norm(xy - state.pos[users], axis=-1)
             keep = _distinct(xy, jump, state.confirmed[users], cfg.duplicate_m)
             moved = [tracks[i] for i, k in zip(users, keep, strict=True) if k]
@@ -868,7 +931,7 @@ class PeopleTracker:
                 self._learn_looks(
                     moved, xy[keep], users[keep], state.pos, app[used], group, keep, cam[used]
                 )
-            self._commit(moved, t_ref, xy[keep], head[keep], hands[keep])
+            self._commit(moved, t_ref, xy[keep], head[keep], hands[keep], reach[keep])
         for tr in tracks:
             if tr.t < t_ref:
                 tr.misses += 1
@@ -1146,11 +1209,21 @@ class PeopleTracker:
             tr.height = ranked[n // 2] if n % 2 else (ranked[n // 2 - 1] + ranked[n // 2]) / 2
 
     def _commit(
-        self, tracks: list[_Track], t: float, xy: FloatArray, head: FloatArray, hands: FloatArray
+        self,
+        tracks: list[_Track],
+        t: float,
+        xy: FloatArray,
+        head: FloatArray,
+        hands: FloatArray,
+        reach: FloatArray | None = None,
     ) -> None:
         """Record one observation of each track (``xy (G, 2)``, ``head (G, 3)``, ``hands
-        (G, 2, 3)``, NaN = unseen): filter position and velocity, keep history, watch gates."""
+        (G, 2, 3)``, NaN = unseen; ``reach (G, 2, 2, 3)``: the ends of the stretch where each
+        hand may be, default the hand's point): filter position and velocity, keep history,
+        watch gates."""
         cfg = self.config
+        if reach is None:
+            reach = np.stack([hands, hands], axis=-2)
         self._quiet_until = -math.inf
         pos = np.array([tr.pos for tr in tracks])
         vel = np.array([tr.vel for tr in tracks])
@@ -1158,9 +1231,9 @@ class PeopleTracker:
         fresh = np.array([tr.hits == 0 for tr in tracks])
         resid = xy - _predict(pos, vel, dt)
         # A step farther than a person can walk is mostly a neighbour's keypoints: damp it.
-        reach = 0.05 + 1.5 * np.maximum(dt, cfg.window_s)
+        stride = 0.05 + 1.5 * np.maximum(dt, cfg.window_s)
         size = np.linalg.norm(resid, axis=-1)
-        resid *= np.minimum(1.0, reach / np.maximum(size, 1e-9))[:, None]
+        resid *= np.minimum(1.0, stride / np.maximum(size, 1e-9))[:, None]
         pos = np.where(fresh[:, None], xy, _predict(pos, vel, dt) + 0.6 * resid)
         gain = np.where(fresh | (dt <= 1e-6), 0.0, 0.25 / np.maximum(dt, cfg.window_s))
         vel = vel + gain[:, None] * resid
@@ -1174,7 +1247,7 @@ class PeopleTracker:
             tr.t = max(t, tr.t)
             tr.hits += 1
             tr.misses = 0
-            tr.history.append(t, tr.pos, head[g], hands[g])
+            tr.history.append(t, tr.pos, head[g], hands[g], reach[g])
             if by_gate[g]:
                 self._watch_gates(tr, t)
             else:
@@ -1561,6 +1634,52 @@ def _stature(points: FloatArray, multi: NDArray[np.bool_]) -> FloatArray:
     mean = (ratio * m).sum(-1) / np.maximum(count, 1)
     out: FloatArray = np.where(count >= 2, mean, np.nan)
     return out
+
+
+def _arm_reach(
+    hands: FloatArray,
+    points: FloatArray,
+    ok: NDArray[np.bool_],
+    bundle: RayBundle,
+    cam: IntArray,
+    arm_m: float,
+) -> FloatArray:
+    """Where each of the people's wrists ``hands (G, 2, 3)`` may have been: the ends ``(G, 2,
+    2, 3)`` of a stretch. A wrist that one camera alone saw lies somewhere on that camera's
+    (mean) ray: the stretch of it within ``arm_m`` of the shoulder on its side (else the other
+    shoulder) of the triangulated ``points``. A wrist several cameras saw, or whose ray misses
+    that reach, or with no shoulder seen, stays its point (both ends), as with ``arm_m`` 0.
+    ``bundle`` holds the rays of the detections, ``cam`` their cameras."""
+    reach: FloatArray = np.stack([hands, hands], axis=-2)
+    w = bundle.weights[:, _WRISTS]  # (N, 2)
+    if arm_m <= 0 or not w.any():
+        return reach
+    det, side = np.nonzero(w)
+    by_camera = np.zeros((len(hands), 2, int(cam.max()) + 1), dtype=bool)
+    by_camera[bundle.group[det], side, cam[det]] = True
+    single = (by_camera.sum(-1) == 1) & ok[:, _WRISTS]
+    if not single.any():
+        return reach
+    member = bundle.member  # (G, N)
+    total = member @ w
+    origin = np.einsum("gn,nj,njc->gjc", member, w, bundle.origins[:, _WRISTS])
+    origin /= np.maximum(total, 1e-12)[..., None]
+    direction = np.einsum("gn,nj,njc->gjc", member, w, bundle.dirs[:, _WRISTS])
+    direction /= np.maximum(row_norm(direction), 1e-12)[..., None]
+    has = ok[:, _SHOULDERS]
+    shoulder = np.where(has[..., None], points[:, _SHOULDERS], points[:, _SHOULDERS[::-1]])
+    has = has | has[:, ::-1]
+    # |origin + s direction - shoulder| = arm_m at s = -b ± root.
+    off = origin - shoulder
+    b = row_dot(direction, off)
+    disc = b * b - row_dot(off, off) + arm_m * arm_m
+    use = single & has & (disc > 0)
+    root = np.sqrt(np.maximum(disc, 0.0))
+    near = origin + np.maximum(-b - root, 0.0)[..., None] * direction
+    far = origin + np.maximum(-b + root, 0.0)[..., None] * direction
+    reach[use, 0] = near[use]
+    reach[use, 1] = far[use]
+    return reach
 
 
 def _body_axis(

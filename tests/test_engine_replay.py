@@ -212,8 +212,12 @@ PLATE = clear_single_product_plate()
 UNIT_G = STORE.product(STORE.skus_on(PLATE)[0]).weight_g
 
 
-def hand(track: str, distance: float, inside_s: float) -> HandEvidence:
-    return HandEvidence(track, track.upper(), distance, inside_s, 10)
+def hand(track: str, distance: float, inside_s: float, placed: float | None = None) -> HandEvidence:
+    """A person's hand evidence; ``placed``: the approach of their hands whose place is known
+    (default: all of them)."""
+    return HandEvidence(
+        track, track.upper(), distance, inside_s, 10, distance if placed is None else placed
+    )
 
 
 def receipts_after(engine: Engine, event: ShelfEvent, units: int) -> dict[str, Receipt]:
@@ -363,6 +367,35 @@ def test_without_a_hand_within_reach_the_body_whose_hand_came_nearest_is_likelie
     assert attribute(hand("a", 0.9, 0.0), hand("b", 1.5, 0.0)) == pytest.approx(
         {"a": cfg.body_alone_p / 2, "b": cfg.body_alone_p / 2}
     )
+
+
+def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() -> None:
+    # b's hand came within reach only as a stretch of one camera's ray (no place known within
+    # reach); a stood nearer the plate with no hand seen there.
+    cfg = EngineConfig()
+    (x0, y0, _), (x1, _, _) = STORE.plate(PLATE).box
+    middle = (x0 + x1) / 2
+
+    def attribute(b_hand: HandEvidence, a_m: float, b_m: float) -> dict[str, float]:
+        spots = {"a": (middle - 0.3, y0 - a_m), "b": (middle + 0.3, y0 - b_m)}
+        engine, event, _ = scripted_engine([b_hand], [], tracked=False)
+        engine.people.tracks = lambda: [  # type: ignore[method-assign]
+            TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
+        ]
+        engine.people.position = lambda track, t, within_s=0.5: TrackPoint(  # type: ignore[method-assign]
+            track, t, spots[track], None, (None, None)
+        )
+        who = engine._attribute(event)
+        assert who is not None
+        return who.chances
+
+    on_its_ray = hand("b", 0.05, 0.0, placed=float("inf"))
+    doubted = attribute(on_its_ray, a_m=0.3, b_m=0.7)
+    assert doubted == pytest.approx({"b": cfg.ray_only_p, "a": 1.0 - cfg.ray_only_p})
+    assert max(doubted.values()) < cfg.review_threshold
+    # Placed within reach by several cameras, or standing nearest itself: b's alone.
+    assert attribute(hand("b", 0.05, 0.0), a_m=0.3, b_m=0.7) == {"b": 1.0}
+    assert attribute(on_its_ray, a_m=0.7, b_m=0.3) == {"b": 1.0}
 
 
 def test_a_put_goes_to_the_one_of_two_hands_whose_party_holds_what_came_down() -> None:

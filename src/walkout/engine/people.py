@@ -250,6 +250,9 @@ class HandEvidence:
     inside_s: float
     #: Hand observations in the span.
     samples: int
+    #: Closest approach of a hand whose place is known (several cameras saw it, or a tracker
+    #: placed it), not a stretch of one camera's ray; inf if none came.
+    placed: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -782,7 +785,10 @@ class PeopleTracker:
         sizes = np.array([len(x) for x in times])
         ends = np.cumsum(sizes)
         starts = ends - sizes
-        d = _reach_distances(np.concatenate(reach), np.asarray(box, dtype=float))
+        joined = np.concatenate(reach)
+        d = _reach_distances(joined, np.asarray(box, dtype=float))
+        on_ray = (joined[..., 0, :] != joined[..., 1, :]).any(-1)
+        placed = np.minimum.reduceat(np.where(on_ray, np.inf, d).min(axis=1), starts)
         seen = np.add.reduceat(np.isfinite(d).sum(axis=1), starts)
         nearest = np.minimum.reduceat(d.min(axis=1), starts)
         # Each observation stands for the time to the next one (at most 0.25 s; the last for
@@ -805,7 +811,11 @@ class PeopleTracker:
             if inside_n[i]:
                 a, b = starts[i], ends[i]
                 inside_s = float(step[a:b][inside[a:b]].sum())
-            out.append(HandEvidence(tr.id, tr.token, float(nearest[i]), inside_s, int(seen[i])))
+            out.append(
+                HandEvidence(
+                    tr.id, tr.token, float(nearest[i]), inside_s, int(seen[i]), float(placed[i])
+                )
+            )
         out.sort(key=lambda e: (e.distance, -e.inside_s, e.track))
         return out
 

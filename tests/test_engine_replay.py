@@ -339,6 +339,21 @@ def test_without_hands_seen_a_lone_body_within_reach_is_the_likely_actor() -> No
     assert engine._attribute(event) is None  # too far to have reached
 
 
+def chances_among(spots: dict[str, tuple[float, float]], *hands: HandEvidence) -> dict[str, float]:
+    """Who the scripted engine says made the change, with people standing at ``spots`` and
+    their hands as given."""
+    engine, event, _ = scripted_engine(list(hands), [], tracked=False)
+    engine.people.tracks = lambda: [  # type: ignore[method-assign]
+        TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
+    ]
+    engine.people.position = lambda track, t, within_s=0.5: TrackPoint(  # type: ignore[method-assign]
+        track, t, spots[track], None, (None, None)
+    )
+    who = engine._attribute(event)
+    assert who is not None
+    return who.chances
+
+
 def test_without_a_hand_within_reach_the_body_whose_hand_came_nearest_is_likelier() -> None:
     # Two bodies as near the plate; b's hand (seen by one camera, say) came 0.45 m from the
     # box, a's stayed farther or was never seen: b is the likelier actor, the more so the
@@ -348,16 +363,7 @@ def test_without_a_hand_within_reach_the_body_whose_hand_came_nearest_is_likelie
     spots = {"a": ((x0 + x1) / 2 - 0.3, y0 - 0.4), "b": ((x0 + x1) / 2 + 0.3, y0 - 0.4)}
 
     def attribute(*hands: HandEvidence) -> dict[str, float]:
-        engine, event, _ = scripted_engine(list(hands), [], tracked=False)
-        engine.people.tracks = lambda: [  # type: ignore[method-assign]
-            TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
-        ]
-        engine.people.position = lambda track, t, within_s=0.5: TrackPoint(  # type: ignore[method-assign]
-            track, t, spots[track], None, (None, None)
-        )
-        who = engine._attribute(event)
-        assert who is not None
-        return who.chances
+        return chances_among(spots, *hands)
 
     unseen = attribute(hand("b", 0.45, 0.0))
     assert list(unseen) == ["b", "a"]
@@ -378,16 +384,7 @@ def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() 
 
     def attribute(b_hand: HandEvidence, a_m: float, b_m: float) -> dict[str, float]:
         spots = {"a": (middle - 0.3, y0 - a_m), "b": (middle + 0.3, y0 - b_m)}
-        engine, event, _ = scripted_engine([b_hand], [], tracked=False)
-        engine.people.tracks = lambda: [  # type: ignore[method-assign]
-            TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
-        ]
-        engine.people.position = lambda track, t, within_s=0.5: TrackPoint(  # type: ignore[method-assign]
-            track, t, spots[track], None, (None, None)
-        )
-        who = engine._attribute(event)
-        assert who is not None
-        return who.chances
+        return chances_among(spots, b_hand)
 
     on_its_ray = hand("b", 0.05, 0.0, placed=float("inf"))
     doubted = attribute(on_its_ray, a_m=0.3, b_m=0.7)

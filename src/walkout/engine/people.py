@@ -531,16 +531,15 @@ def _hand_distances(hands: FloatArray, box: FloatArray) -> FloatArray:
     return out
 
 
-def _reach_distances(reach: FloatArray, box: FloatArray) -> FloatArray:
+def _reach_distances(reach: FloatArray, box: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Distances ``(N, 2)`` from where hands may have been (stretches ``(N, 2, 2, 3)``, points
-    where both ends are equal) to a box; inf where unseen."""
+    where both ends are equal) to a box, inf where unseen; and which hands were stretches."""
     a, b = reach[..., 0, :], reach[..., 1, :]
-    out = box_distance(a, box)
+    out = _hand_distances(a, box)
     stretch = (a != b).any(-1) & ~np.isnan(a[..., 0])
     if stretch.any():
         out[stretch] = segment_box_distance(a[stretch], b[stretch], box)
-    out[np.isnan(out)] = np.inf
-    return out
+    return out, stretch
 
 
 class PeopleTracker:
@@ -785,9 +784,7 @@ class PeopleTracker:
         sizes = np.array([len(x) for x in times])
         ends = np.cumsum(sizes)
         starts = ends - sizes
-        joined = np.concatenate(reach)
-        d = _reach_distances(joined, np.asarray(box, dtype=float))
-        on_ray = (joined[..., 0, :] != joined[..., 1, :]).any(-1)
+        d, on_ray = _reach_distances(np.concatenate(reach), np.asarray(box, dtype=float))
         placed = np.minimum.reduceat(np.where(on_ray, np.inf, d).min(axis=1), starts)
         seen = np.add.reduceat(np.isfinite(d).sum(axis=1), starts)
         nearest = np.minimum.reduceat(d.min(axis=1), starts)

@@ -198,8 +198,11 @@ def parse_fast(raw: str | bytes) -> WeightFields | PoseFields | None:
     that :func:`parse_message` accepts, else None (another type, or not surely valid: call
     :func:`parse_message` for the message or the reason). Accepts exactly the same values:
     unknown keys are ignored and a repeated key's last value counts, as in pydantic-core;
-    integers become floats, as the model's lax mode makes them."""
+    integers become floats, as the model's lax mode makes them. msgspec does not check the
+    UTF-8 of what it skips (an unknown key), so bytes that are not all ASCII are checked first."""
     try:
+        if not raw.isascii() and isinstance(raw, bytes):
+            raw.decode()
         return _FAST.decode(raw)
-    except msgspec.DecodeError:  # ValidationError too: a subclass
+    except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError too: a subclass
         return None

@@ -952,10 +952,16 @@ class PeopleTracker:
         if self._app_dims is None:
             self._app_dims = next(len(p.app) for p in persons if p.app is not None)
         dims = self._app_dims
-        out = np.full((len(persons), dims), np.nan)
-        for i, p in enumerate(persons):
-            if p.app is not None and len(p.app) == dims:
-                out[i] = p.app
+        apps = [p.app for p in persons]
+        try:  # usually every detection has one of the same length: one conversion
+            out = np.array(apps, dtype=float)
+        except (TypeError, ValueError):  # None, or lengths that differ
+            out = np.empty(0)
+        if out.shape != (len(persons), dims):
+            out = np.full((len(persons), dims), np.nan)
+            for i, a in enumerate(apps):
+                if a is not None and len(a) == dims:
+                    out[i] = a
         norm = np.linalg.norm(out, axis=1, keepdims=True)
         unit: FloatArray = out / np.where(norm > 1e-9, norm, np.nan)
         return unit
@@ -984,11 +990,16 @@ class PeopleTracker:
         gaps[np.arange(len(users)), users] = np.inf
         alone = gaps.min(axis=1, initial=np.inf) >= cfg.app_alone_m
         new = np.array([tr.looks < cfg.app_min_samples for tr in moved], dtype=bool)
-        for i in np.flatnonzero((alone | new) & (n > 0)):
-            tr = moved[i]
-            old = np.zeros(app.shape[1]) if tr.look is None else tr.look
-            tr.look = _fold_look(old, np.array(tr.looks), sums[i] / n[i], cfg.app_learn)
-            tr.looks += 1
+        learn = np.flatnonzero((alone | new) & (n > 0)).tolist()
+        if learn:
+            learners = [moved[i] for i in learn]
+            none = np.zeros(app.shape[1])
+            old = np.array([none if tr.look is None else tr.look for tr in learners])
+            count = np.array([tr.looks for tr in learners])
+            looks = _fold_look(old, count, sums[learn] / n[learn, None], cfg.app_learn)
+            for tr, look in zip(learners, looks, strict=True):
+                tr.look = look
+                tr.looks += 1
         if cfg.app_camera_min <= 0:
             return
         eligible = np.zeros(len(keep), dtype=bool)

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.status import Status
 from rich.table import Table
 from rich.text import Text
+from threadpoolctl import threadpool_limits
 
 from walkout.bench import in_fresh_process, run_replay, run_simulate
 from walkout.domain.truth import Receipts, Truth
@@ -796,4 +797,7 @@ def evaluate_cmd(
 
 
 def main() -> None:
-    app()
+    # The engine's matrices are small: a BLAS thread pool gains nothing on them and its
+    # threads spin, and on a busy machine wait for cores (ADR 16), so BLAS runs on one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        app()

@@ -469,9 +469,10 @@ def test_an_unbound_person_leaving_reports_a_shopper_lost_in_the_store_leaving()
     assert lost.t == pytest.approx(T0 + 5, abs=0.3)
     assert tracker.pop_losses() == []
     # The only shopper lost: the leaver is taken to have continued them, for certain, and
-    # shops on their token in the lost track's place.
+    # shops on their token in the lost track's place; a judgement made on leaving.
     [heir] = tracker.pop_continuations()
     assert (heir.track, heir.lost, heir.token, heir.p) == (exits[0].track, lost.track, "TS", 1.0)
+    assert heir.on_leaving
     assert tracker.members("TS") == [exits[0].track]
 
 
@@ -907,9 +908,10 @@ def test_a_track_that_took_over_a_lost_shoppers_person_shops_on_their_token() ->
     it cannot resume the old one. The shopper reaches into the plate and takes a cola before
     the old track is lost. Once it is (``lost_after_s``), the new track is found to have
     taken over its person (``heir_m``): the pick, held until then, goes in the shopper's
-    cart, and their receipt is flagged as a lost track's. Without continuations the new
-    track stays unbound until it leaves, and is only then taken for the one shopper lost
-    (``left_lost_max``); without either the pick is on no bill."""
+    cart, and their receipt is not flagged: their person was found where the track faded.
+    Without continuations the new track stays unbound until it leaves, and is only then taken
+    for the one shopper lost (``left_lost_max``): a judgement, so the receipt is flagged as a
+    lost track's; without either the pick is on no bill."""
     hand = (3.3, 5.3, 1.1)
     shopper = Walker(
         [(T0, 0.4, 3.0), (T0 + 3.0, 2.0, 3.0), (T0 + 5.0, 2.0, 3.0), (T0 + 5.01, 3.3, 3.0),
@@ -923,7 +925,11 @@ def test_a_track_that_took_over_a_lost_shoppers_person_shops_on_their_token() ->
     ]
     lost_at = T0 + 5.0 + TrackerConfig().lost_after_s
     left_at = T0 + 12.0 + TrackerConfig().exit_after_s
-    for heir_m, left_lost_max, charged_at in ((1.5, 3, lost_at), (0.0, 3, left_at), (0.0, 0, None)):
+    for heir_m, left_lost_max, charged_at, flagged in (
+        (1.5, 3, lost_at, False),
+        (0.0, 3, left_at, True),
+        (0.0, 0, None, True),
+    ):
         tracking = TrackerConfig(heir_m=heir_m, left_lost_max=left_lost_max)
         engine = Engine(STORE, EngineConfig(tracker=tracking))
         events: list[CartEvent] = []
@@ -932,7 +938,9 @@ def test_a_track_that_took_over_a_lost_shoppers_person_shops_on_their_token() ->
         events += engine.finish()
         assert engine.people.stats.confirmed == 2  # the shopper's track and the new one
         [receipt] = engine.receipts().receipts
-        assert receipt.flagged  # its track was lost: the receipt goes to review all the same
+        assert receipt.flagged is flagged
+        if flagged:
+            assert receipt.confidence == EngineConfig().lost_track_p
         added = [e.t for e in events if isinstance(e, ItemAdded)]
         if charged_at is None:
             assert receipt.items == {}

@@ -326,6 +326,9 @@ class Continuation:
     token: str
     t: float
     p: float = 1.0
+    #: Taken for the lost shopper only on leaving (``left_lost_max``), not found where the
+    #: lost track faded.
+    on_leaving: bool = False
 
 
 @dataclass(slots=True)
@@ -1354,13 +1357,21 @@ class PeopleTracker:
                 best = (gap, tr)
         return None if best is None else best[1]
 
-    def _continue(self, heir: _Track, lost: str, token: str, t: float, p: float = 1.0) -> None:
+    def _continue(
+        self,
+        heir: _Track,
+        lost: str,
+        token: str,
+        t: float,
+        p: float = 1.0,
+        on_leaving: bool = False,
+    ) -> None:
         """``heir`` shops on the token of lost track ``lost`` from now on, in its place."""
         heir.token = token
         members = self._members.setdefault(token, [])
         members[:] = [heir.id if m == lost else m for m in members]
         self._stats.continued += 1
-        self._continued_out.append(Continuation(heir.id, lost, token, t, p))
+        self._continued_out.append(Continuation(heir.id, lost, token, t, p, on_leaving))
 
     def _exit_lost(self, tr: _Track, gate: str) -> None:
         """An unbound person left through ``gate``: most likely a shopper whose own track was
@@ -1391,7 +1402,7 @@ class PeopleTracker:
             lost = sum(1 for x in self._lost if x.t < tr.t)
             self._lost.remove(pick)
             if lost <= self.config.left_lost_max:
-                self._continue(tr, pick.track, pick.token, tr.t, 1.0 / lost)
+                self._continue(tr, pick.track, pick.token, tr.t, 1.0 / lost, on_leaving=True)
             self._exits_out.append(ExitEvent(pick.track, pick.token, gate, tr.t))
 
     def _bind(self, now: float) -> None:

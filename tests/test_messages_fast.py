@@ -257,6 +257,22 @@ def test_fast_path_leaves_doubtful_lines_to_the_model(line: bytes) -> None:
     assert parse_fast(line) is None
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"type":"weight","plate":"\ud800","t":1,"hz":60,"g":[1.0]}',
+        '{"type":"weight","plate":"p","t":1,"hz":60,"g":[1.0],"\udcff":0}',
+    ],
+)
+def test_a_text_line_with_a_lone_surrogate_is_rejected_and_counted(line: str) -> None:
+    # Such a str cannot be encoded as UTF-8 (one decoded with errors="surrogateescape"):
+    # neither the fast path nor the engine may raise on it.
+    assert parse_fast(line) is None
+    engine = Engine(STORE)
+    assert engine.feed_line(line) == []
+    assert engine.stats.rejected == 1
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(

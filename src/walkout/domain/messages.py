@@ -204,5 +204,5 @@ def parse_fast(raw: str | bytes) -> WeightFields | PoseFields | None:
         if not raw.isascii() and isinstance(raw, bytes):
             raw.decode()
         return _FAST.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError too: a subclass
+    except (msgspec.DecodeError, UnicodeError):  # ValidationError too: a subclass
         return None

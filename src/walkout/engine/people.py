@@ -169,11 +169,11 @@ class TrackerConfig:
     history_s: float = 30.0
     #: Body height as an identity cue (people differ by several centimetres): each track's
     #: height is the median of its last ``height_samples`` triangulated head heights, known
-    #: after ``height_min_samples``. A detection's fitted height that differs from a known
-    #: track's adds ``height_weight`` metres of match cost per metre (counted up to
-    #: ``height_cap_m``: a crouch is not another person), and a lost track is resumed only by
-    #: a track of its height within ``resume_height_m`` (either unknown: any). ``height_weight``
-    #: 0 turns the cue off.
+    #: after ``height_min_samples``. A detection's fitted height (only where it shows a foot)
+    #: that differs from a known track's adds ``height_weight`` metres of match cost per metre
+    #: (counted up to ``height_cap_m``: a crouch is not another person), and a lost track is
+    #: resumed only by a track of its height within ``resume_height_m`` (either unknown: any).
+    #: ``height_weight`` 0 turns the cue off.
     height_weight: float = 1.0
     height_cap_m: float = 0.2
     height_samples: int = 64
@@ -865,7 +865,9 @@ class PeopleTracker:
         cost = np.zeros((len(kp), 0))
         if tracks:
             cost = _match_cost(state, cfg, dt, centres, dirs, seen, floor, floor_ok)
-            mismatch = _height_cost(tracks, cfg, height, floor_ok)
+            # Only a detection that shows a foot has a fitted height to compare: from the
+            # upper body alone the fit leans on the nominal height.
+            mismatch = _height_cost(tracks, cfg, height, floor_ok & seen[:, _ANKLES].any(-1))
             if app is not None:
                 mismatch = mismatch + _look_cost(tracks, cfg, app, cam, len(self.cameras))
             _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)

@@ -210,17 +210,21 @@ def test_a_person_seen_by_one_camera_or_none_for_a_while_keeps_the_track() -> No
     assert np.hypot(*(np.array(during.xy) - person.xy(during.t))) < 0.2
 
 
-def _feetless(msgs: list[PoseMsg], t0: float, t1: float, camera: str) -> list[PoseMsg]:
-    """The frames of ``[t0, t1)`` of ``camera`` alone, with nothing below the hips seen."""
+def _partly_seen(
+    msgs: list[PoseMsg], t0: float, t1: float, kept: int, camera: str | None = None
+) -> list[PoseMsg]:
+    """The frames of ``[t0, t1)`` with only the first ``kept`` keypoints seen (in COCO order,
+    5: the head; 13: down to the hips), and of ``camera`` alone where one is given."""
     out = []
     for m in msgs:
         if t0 <= m.t < t1:
-            if m.camera != camera:
+            if camera is not None and m.camera != camera:
                 continue
-            hips_up = [
-                p.model_copy(update={"kp": p.kp[:13] + [(0.0, 0.0, 0.0)] * 4}) for p in m.people
+            people = [
+                p.model_copy(update={"kp": p.kp[:kept] + [(0.0, 0.0, 0.0)] * (len(p.kp) - kept)})
+                for p in m.people
             ]
-            m = m.model_copy(update={"people": hips_up})
+            m = m.model_copy(update={"people": people})
         out.append(m)
     return out
 
@@ -235,7 +239,8 @@ def test_one_camera_without_the_feet_places_a_person_of_known_height(camera: str
         [(T0, 1.0, 3.0), (T0 + 4, 3.0, 3.0), (T0 + 6, 5.0, 3.5), (T0 + 12, 5.0, 3.5)],
         height=1.85,
     )
-    msgs = _feetless(render_poses(STORE, [person], T0, T0 + 12, seed=3), T0 + 4, T0 + 12, camera)
+    poses = render_poses(STORE, [person], T0, T0 + 12, seed=3)
+    msgs = _partly_seen(poses, T0 + 4, T0 + 12, 13, camera)
     median = {}
     for cut in (True, False):
         tracker = PeopleTracker(STORE, TrackerConfig(stature_cut=cut))
@@ -254,20 +259,6 @@ def test_one_camera_without_the_feet_places_a_person_of_known_height(camera: str
     assert median[False] > 0.2
 
 
-def _heads_only(msgs: list[PoseMsg], t0: float, t1: float) -> list[PoseMsg]:
-    """The frames of ``[t0, t1)`` with only the head keypoints seen, as of a shopper behind
-    others or a shelf."""
-    out = []
-    for m in msgs:
-        if t0 <= m.t < t1:
-            heads = [
-                p.model_copy(update={"kp": p.kp[:5] + [(0.0, 0.0, 0.0)] * 12}) for p in m.people
-            ]
-            m = m.model_copy(update={"people": heads})
-        out.append(m)
-    return out
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_tall_shopper_seen_only_by_the_head_keeps_the_track(seed: int) -> None:
     """A tall shopper's height is measured; then they are hidden for a second while they step
@@ -281,7 +272,7 @@ def test_a_tall_shopper_seen_only_by_the_head_keeps_the_track(seed: int) -> None
         STORE, [person], T0, T0 + 12, seed=seed, hidden=lambda c, p, t: T0 + 4 <= t < T0 + 5
     )
     tracker = PeopleTracker(STORE)
-    feed(tracker, _heads_only(hide, T0 + 5, T0 + 12), until=T0 + 12)
+    feed(tracker, _partly_seen(hide, T0 + 5, T0 + 12, 5), until=T0 + 12)
     for t in np.arange(T0 + 5.5, T0 + 11.9, 0.1):
         point = tracker.position("p1", t, within_s=0.06)
         assert point is not None

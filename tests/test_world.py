@@ -17,10 +17,18 @@ from test_engine_replay import shared_plate_store
 from walkout.domain.geometry import points_in_polygon
 from walkout.domain.store import Store
 from walkout.sim.behaviour import REACH_M, STAND_REACH_M, Catalogue, Shelves
+from walkout.sim.body import EAR_Z, WRISTS, head_centre, skeleton
 from walkout.sim.navigation import BODY_RADIUS, FloorGrid, obstacle_polygons
 from walkout.sim.scenarios import SCENARIOS, Scenario
 from walkout.sim.timeline import PersonTrack, PlateContact, Timeline
-from walkout.sim.world import DT, HANDOFF_M, TOUCH_LAG_S, gate_point, simulate_world
+from walkout.sim.world import (
+    DT,
+    HANDOFF_M,
+    TOUCH_LAG_S,
+    gate_point,
+    rest_hands,
+    simulate_world,
+)
 from world_helpers import small_store
 
 STORE = small_store()
@@ -446,3 +454,23 @@ def test_a_shopper_reaches_into_the_lane_of_the_product_taken_or_put_back() -> N
 
 def box_gap(box: np.ndarray, point: np.ndarray) -> float:
     return float(np.linalg.norm(np.maximum(box[0] - point, 0.0) + np.maximum(point - box[1], 0.0)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    height=st.floats(1.4, 2.0),
+    heading=st.floats(-math.pi, math.pi),
+    speed=st.floats(0.0, 1.5),
+)
+def test_a_shopper_with_hands_at_rest_stands_upright(
+    height: float, heading: float, speed: float
+) -> None:
+    # Walking or standing with hands hanging and swinging, nobody crouches: the head stays at
+    # its standing height (a tracker measures people's heights from their heads).
+    n = 80
+    along = np.array([math.cos(heading), math.sin(heading)])
+    xy = np.outer(np.arange(n) * speed * DT, along)
+    hands = rest_hands(xy, np.full(n, heading), height)
+    kp = skeleton(xy, np.full(n, heading), hands, height, speed=speed)
+    np.testing.assert_allclose(head_centre(kp)[:, 2], EAR_Z * height, atol=1e-9)
+    np.testing.assert_allclose(kp[:, WRISTS], hands, atol=1e-12)

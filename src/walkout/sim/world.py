@@ -32,6 +32,7 @@ from walkout.sim.behaviour import (
     Visit,
     hand_in_box,
 )
+from walkout.sim.body import hanging_hands
 from walkout.sim.navigation import FloorGrid, Point
 from walkout.sim.scenarios import Scenario
 from walkout.sim.timeline import (
@@ -821,14 +822,13 @@ class _World:
 
 
 def rest_hands(xy: FloatArray, heading: FloatArray, height: float) -> FloatArray:
-    """Wrists hanging at the sides ``(N, 2, 3)``, swinging with each stride while walking."""
-    c, s = np.cos(heading), np.sin(heading)
+    """Wrists hanging at the sides ``(N, 2, 3)`` (:func:`~walkout.sim.body.hanging_hands`),
+    swinging with each stride while walking. The swing stays within arm's reach of the
+    shoulder, so that the body model stands upright rather than crouching to follow it."""
+    hands = hanging_hands(xy, heading, height)
     step = np.linalg.norm(np.diff(xy, axis=0, prepend=xy[:1]), axis=1)
-    swing = 0.12 * np.sin(np.cumsum(step) * (math.pi / 0.75))
-    lateral = 0.2 * height / 1.75
-    hands = np.empty((len(xy), 2, 3))
-    for k, sign in enumerate((1.0, -1.0)):
-        hands[:, k, 0] = xy[:, 0] - sign * lateral * s + sign * swing * c
-        hands[:, k, 1] = xy[:, 1] + sign * lateral * c + sign * swing * s
-        hands[:, k, 2] = 0.46 * height
+    swing = 0.07 * height * np.sin(np.cumsum(step) * (math.pi / 0.75))
+    fwd = np.stack([np.cos(heading), np.sin(heading)], axis=-1) * swing[:, None]
+    hands[:, 0, :2] += fwd
+    hands[:, 1, :2] -= fwd
     return hands

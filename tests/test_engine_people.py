@@ -1042,3 +1042,19 @@ def test_what_an_unbound_leaver_took_goes_to_one_of_two_lost_shoppers_at_half_a_
     assert engine.stats.recovered == 1
     engine.finish()
     assert {r.token: r.items for r in engine.receipts().receipts} == {"T0": {"1": 1}, "T1": {}}
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_someone_first_seen_beside_a_tracked_shopper_gets_a_track_of_their_own(seed: int) -> None:
+    """A shopper stands at the gondola; a second person, unseen until then, is first seen half
+    a metre beside them (as in a crowd, where someone steps out from behind others). The
+    newcomer's detections are beyond the match gate of the shopper's track, so they are
+    someone else: they start a track of their own, and the shopper keeps theirs."""
+    shopper = Walker([(T0, 0.4, 3.2), (T0 + 2.5, 3.05, 4.85), (T0 + 10, 3.05, 4.85)])
+    newcomer = Walker([(T0 + 4.0, 3.55, 4.85), (T0 + 10, 3.55, 4.85)], height=1.68)
+    people = [shopper, newcomer]
+    tracker = PeopleTracker(STORE)
+    trace = follow(tracker, render_poses(STORE, people, T0, T0 + 10, seed=seed), people)
+    assert trace[1][-15:].count(None) == 0, trace[1]
+    assert set(trace[1][-15:]).isdisjoint(trace[0][-15:])
+    assert len(set(trace[0][5:])) == 1, trace[0]

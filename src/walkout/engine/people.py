@@ -97,8 +97,12 @@ _COAST_S, _STALE_S = 0.5, 1.0
 #: Detections are compared keypoint by keypoint only with tracks whose body centre (at about
 #: ``_BODY_Z`` above the floor) is this close to the detection's mean ray.
 _COMPARE_M, _BODY_Z = 1.2, 1.0
-#: Unmatched detections this many match distances from a confirmed track start no new track.
-_NEW_COST = 1.5
+#: Unmatched detections within this many match distances of a confirmed track start no new
+#: track. At 1 (the gate itself), a detection that no confirmed track could have matched may be
+#: a new person: in a crowd, someone first seen beside a tracked shopper is someone else. At
+#: 1.5, people first seen 0.4-0.6 m from a track went untracked (pose rush held out: a fifth of
+#: people's time), and their picks went to their neighbours.
+_NEW_COST = 1.0
 #: Keypoints that stand for a person's floor position when the torso is not seen: all but
 #: the arms.
 _LIMBS = (_KP["left_elbow"], _KP["right_elbow"], LEFT_WRIST, RIGHT_WRIST)

@@ -97,12 +97,6 @@ _COAST_S, _STALE_S = 0.5, 1.0
 #: Detections are compared keypoint by keypoint only with tracks whose body centre (at about
 #: ``_BODY_Z`` above the floor) is this close to the detection's mean ray.
 _COMPARE_M, _BODY_Z = 1.2, 1.0
-#: Unmatched detections within this many match distances of a confirmed track start no new
-#: track. At 1 (the gate itself), a detection that no confirmed track could have matched may be
-#: a new person: in a crowd, someone first seen beside a tracked shopper is someone else. At
-#: 1.5, people first seen 0.4-0.6 m from a track went untracked (pose rush held out: a fifth of
-#: people's time), and their picks went to their neighbours.
-_NEW_COST = 1.0
 #: Keypoints that stand for a person's floor position when the torso is not seen: all but
 #: the arms.
 _LIMBS = (_KP["left_elbow"], _KP["right_elbow"], LEFT_WRIST, RIGHT_WRIST)
@@ -875,10 +869,13 @@ class PeopleTracker:
             if app is not None:
                 mismatch = mismatch + _look_cost(tracks, cfg, app, cam, len(self.cameras))
             _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)
-        # A new person: unmatched detections not explained by anyone confirmed.
+        # A new person: unmatched detections beyond every confirmed track's match gate. In a
+        # crowd, someone first seen beside a tracked shopper is someone else; with a wider
+        # margin (1.5 gates), people first seen 0.4-0.6 m from a track went untracked (pose
+        # rush held out: a fifth of people's time) and their picks went to their neighbours.
         lone = floor_ok
         if state.confirmed.any():
-            lone = lone & (cost[:, state.confirmed].min(axis=1) > _NEW_COST * cfg.match_m)
+            lone = lone & (cost[:, state.confirmed].min(axis=1) > cfg.match_m)
         free = np.flatnonzero((owner < 0) & lone)
         if free.size > 1:
             known = state.pos[state.confirmed]

@@ -132,6 +132,13 @@ def test_wrists_and_head_triangulate_within_centimetres_and_reach_is_found() -> 
     assert evidence[1].inside_s == 0.0
     before = tracker.hands_near(BOX, T0 + 1.0, T0 + 2.0)
     assert all(e.distance > 0.3 for e in before)
+    # While the hand is in the box the shopper's hands are never both seen away from it; the
+    # other person's are, as are the shopper's on the way to the shelf.
+    away = tracker.hands_away(BOX, T0 + 3.6, T0 + 4.9, beyond_m=0.3)
+    assert away.pop(tid) == 0.0
+    assert list(away.values()) == [1.0]
+    assert tracker.hands_away(BOX, T0 + 1.0, T0 + 2.0, beyond_m=0.3)[tid] > 0.8
+    assert tracker.hands_away(BOX, T0 + 20, T0 + 21, beyond_m=0.3) == {}
 
 
 @pytest.mark.parametrize("height", [1.5, 1.72, 1.95])

@@ -339,10 +339,25 @@ def test_without_hands_seen_a_lone_body_within_reach_is_the_likely_actor() -> No
     assert engine._attribute(event) is None  # too far to have reached
 
 
-def chances_among(spots: dict[str, tuple[float, float]], *hands: HandEvidence) -> dict[str, float]:
-    """Who the scripted engine says made the change, with people standing at ``spots`` and
-    their hands as given."""
+def seen_away(engine: Engine, shares: dict[str, float]) -> None:
+    """Script the share of each person's observations during the change in which both their
+    hands were seen away from the plate."""
+
+    def hands_away(box: object, t0: float, t1: float, beyond_m: float) -> dict[str, float]:
+        return shares
+
+    engine.people.hands_away = hands_away  # type: ignore[method-assign]
+
+
+def chances_among(
+    spots: dict[str, tuple[float, float]],
+    *hands: HandEvidence,
+    away: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Who the scripted engine says made the change, with people standing at ``spots``, their
+    hands as given and (``away``) seen away from the plate during the change."""
     engine, event, _ = scripted_engine(list(hands), [], tracked=False)
+    seen_away(engine, away or {})
     engine.people.tracks = lambda: [  # type: ignore[method-assign]
         TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
     ]
@@ -393,6 +408,38 @@ def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() 
     # Placed within reach by several cameras, or standing nearest itself: b's alone.
     assert attribute(hand("b", 0.05, 0.0), a_m=0.3, b_m=0.7) == {"b": 1.0}
     assert attribute(on_its_ray, a_m=0.7, b_m=0.3) == {"b": 1.0}
+
+
+def test_whoever_had_both_hands_seen_away_while_the_load_changed_did_not_change_it() -> None:
+    cfg = EngineConfig()
+    # Both hands were in the box around the change, b's the longer; but b's hands were both
+    # seen outside reach for most of the change itself: a's hand, unseen or in the box, made it.
+    during = [hand("a", 0.0, 0.2), hand("b", 0.0, 0.6)]
+    engine, event, _ = scripted_engine(during, during, tracked=False)
+    before = engine._attribute(event)
+    assert before is not None
+    assert before.track == "b"
+    seen_away(engine, {"a": 0.0, "b": cfg.away_share})
+    assert engine._attribute(event) == replace(before, chances={"a": 1.0})
+    # Seen away less often, or everyone seen away (the cue is wrong somewhere): no change.
+    seen_away(engine, {"a": 0.0, "b": 0.4})
+    assert engine._attribute(event) == before
+    seen_away(engine, {"a": 1.0, "b": 1.0})
+    assert engine._attribute(event) == before
+
+    (x0, y0, _), (x1, _, _) = STORE.plate(PLATE).box
+    middle = (x0 + x1) / 2
+    spots = {"a": (middle - 0.3, y0 - 0.3), "b": (middle + 0.3, y0 - 0.7)}
+    # A hand within reach only on its ray is not doubted for a nearer body seen away...
+    on_its_ray = hand("b", 0.05, 0.0, placed=float("inf"))
+    assert chances_among(spots, on_its_ray, away={"a": 1.0}) == {"b": 1.0}
+    # ...and a hand within reach whose person was seen away leaves the body that was not.
+    assert chances_among(spots, hand("b", 0.0, 0.5), away={"b": 1.0, "a": 0.0}) == {
+        "a": cfg.body_alone_p
+    }
+    # Without a hand within reach, the nearer body seen away yields to the farther one.
+    assert list(chances_among(spots)) == ["a", "b"]
+    assert chances_among(spots, away={"a": 1.0}) == {"b": cfg.body_alone_p}
 
 
 def test_a_put_goes_to_the_one_of_two_hands_whose_party_holds_what_came_down() -> None:

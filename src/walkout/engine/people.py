@@ -817,6 +817,31 @@ class PeopleTracker:
         out.sort(key=lambda e: (e.distance, -e.inside_s, e.track))
         return out
 
+    def hands_away(
+        self, box: Sequence[Sequence[float]], t0: float, t1: float, beyond_m: float
+    ) -> dict[str, float]:
+        """For each person observed in ``[t0, t1]``: the share of those observations in which
+        both hands were seen farther than ``beyond_m`` from ``box`` (a hand one camera alone saw
+        wherever on its ray within arm's reach it may have been)."""
+        found: list[str] = []
+        reach: list[FloatArray] = []
+        for tr in self._confirmed():
+            h = tr.history
+            if h.n == h.start or h.t[h.start] > t1 or h.t[h.n - 1] < t0:
+                continue
+            sl = h.span(t0, t1)
+            if sl.start < sl.stop:
+                found.append(tr.id)
+                reach.append(h.reach[sl])
+        if not found:
+            return {}
+        sizes = np.array([len(x) for x in reach])
+        starts = np.cumsum(sizes) - sizes
+        d, _ = _reach_distances(np.concatenate(reach), np.asarray(box, dtype=float))
+        away = ((d > beyond_m) & np.isfinite(d)).all(axis=1)
+        share = np.add.reduceat(away, starts) / sizes
+        return dict(zip(found, share.tolist(), strict=True))
+
     def _confirmed(self) -> list[_Track]:
         return [tr for tr in self._active if tr.confirmed] + self._retired
 

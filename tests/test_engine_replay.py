@@ -399,7 +399,8 @@ def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() 
 
     def attribute(b_hand: HandEvidence, a_m: float, b_m: float) -> dict[str, float]:
         spots = {"a": (middle - 0.3, y0 - a_m), "b": (middle + 0.3, y0 - b_m)}
-        return chances_among(spots, b_hand)
+        # a's hands were seen now and then, far from the plate
+        return chances_among(spots, b_hand, replace(hand("a", 0.9, 0.0), samples=12))
 
     on_its_ray = hand("b", 0.05, 0.0, placed=float("inf"))
     doubted = attribute(on_its_ray, a_m=0.3, b_m=0.7)
@@ -408,6 +409,28 @@ def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() 
     # Placed within reach by several cameras, or standing nearest itself: b's alone.
     assert attribute(hand("b", 0.05, 0.0), a_m=0.3, b_m=0.7) == {"b": 1.0}
     assert attribute(on_its_ray, a_m=0.7, b_m=0.3) == {"b": 1.0}
+
+
+def test_a_hand_placed_near_the_box_is_doubted_for_someone_whose_hands_went_unseen() -> None:
+    # b's hand came 5 cm from the box, never in it; a stood within reach and their hands were
+    # hardly seen (as when one is in the shelf): a may have made the change.
+    cfg = EngineConfig()
+    (x0, y0, _), (x1, _, _) = STORE.plate(PLATE).box
+    middle = (x0 + x1) / 2
+    spots = {"a": (middle - 0.3, y0 - 0.7), "b": (middle + 0.3, y0 - 0.3)}
+    b_near = hand("b", 0.05, 0.0)
+
+    def a_seen(times: int) -> HandEvidence:
+        return replace(hand("a", 0.9, 0.0), samples=times)
+
+    doubted = chances_among(spots, b_near, a_seen(cfg.unseen_hands))
+    assert doubted == pytest.approx({"b": cfg.ray_only_p, "a": 1.0 - cfg.ray_only_p})
+    assert chances_among(spots, b_near) == doubted  # a's hands never seen at all
+    # a's hands seen more often, or b's hand in the box: b's alone.
+    assert chances_among(spots, b_near, a_seen(cfg.unseen_hands + 1)) == {"b": 1.0}
+    assert chances_among(spots, hand("b", 0.0, 0.3)) == {"b": 1.0}
+    # a's hands both seen away from the plate while its load changed: b's alone.
+    assert chances_among(spots, b_near, away={"a": 1.0}) == {"b": 1.0}
 
 
 def test_whoever_had_both_hands_seen_away_while_the_load_changed_did_not_change_it() -> None:

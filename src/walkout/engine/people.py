@@ -768,20 +768,12 @@ class PeopleTracker:
         (``TrackerConfig.arm_m``). Nearest first."""
         # The engine asks this several times per check for every plate whose load is in
         # doubt: the people's observations in the span are gathered and measured at once.
-        found: list[_Track] = []
-        reach: list[FloatArray] = []
-        times: list[FloatArray] = []
-        for tr in self._confirmed():
-            h = tr.history
-            if h.n == h.start or h.t[h.start] > t1 or h.t[h.n - 1] < t0:
-                continue
-            sl = h.span(t0, t1)
-            if sl.start < sl.stop:
-                found.append(tr)
-                reach.append(h.reach[sl])
-                times.append(h.t[sl])
-        if not found:
+        seen_in = self._observed(t0, t1)
+        if not seen_in:
             return []
+        found = [tr for tr, _ in seen_in]
+        reach = [tr.history.reach[sl] for tr, sl in seen_in]
+        times = [tr.history.t[sl] for tr, sl in seen_in]
         sizes = np.array([len(x) for x in times])
         ends = np.cumsum(sizes)
         starts = ends - sizes
@@ -823,24 +815,28 @@ class PeopleTracker:
         """For each person observed in ``[t0, t1]``: the share of those observations in which
         both hands were seen farther than ``beyond_m`` from ``box`` (a hand one camera alone saw
         wherever on its ray within arm's reach it may have been)."""
-        found: list[str] = []
-        reach: list[FloatArray] = []
+        seen_in = self._observed(t0, t1)
+        if not seen_in:
+            return {}
+        sizes = np.array([sl.stop - sl.start for _, sl in seen_in])
+        starts = np.cumsum(sizes) - sizes
+        reach = np.concatenate([tr.history.reach[sl] for tr, sl in seen_in])
+        d, _ = _reach_distances(reach, np.asarray(box, dtype=float))
+        away = ((d > beyond_m) & np.isfinite(d)).all(axis=1)
+        share = np.add.reduceat(away, starts) / sizes
+        return dict(zip((tr.id for tr, _ in seen_in), share.tolist(), strict=True))
+
+    def _observed(self, t0: float, t1: float) -> list[tuple[_Track, slice]]:
+        """The confirmed people observed in ``[t0, t1]``, with the span of their history."""
+        found: list[tuple[_Track, slice]] = []
         for tr in self._confirmed():
             h = tr.history
             if h.n == h.start or h.t[h.start] > t1 or h.t[h.n - 1] < t0:
                 continue
             sl = h.span(t0, t1)
             if sl.start < sl.stop:
-                found.append(tr.id)
-                reach.append(h.reach[sl])
-        if not found:
-            return {}
-        sizes = np.array([len(x) for x in reach])
-        starts = np.cumsum(sizes) - sizes
-        d, _ = _reach_distances(np.concatenate(reach), np.asarray(box, dtype=float))
-        away = ((d > beyond_m) & np.isfinite(d)).all(axis=1)
-        share = np.add.reduceat(away, starts) / sizes
-        return dict(zip(found, share.tolist(), strict=True))
+                found.append((tr, sl))
+        return found
 
     def _confirmed(self) -> list[_Track]:
         return [tr for tr in self._active if tr.confirmed] + self._retired

@@ -10,6 +10,7 @@ are those of a small sample; the issue's targets are measured on long runs (see 
 from __future__ import annotations
 
 import gc
+import math
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -353,10 +354,11 @@ def chances_among(
     spots: dict[str, tuple[float, float]],
     *hands: HandEvidence,
     away: dict[str, float] | None = None,
+    tracked: bool = False,
 ) -> dict[str, float]:
     """Who the scripted engine says made the change, with people standing at ``spots``, their
     hands as given and (``away``) seen away from the plate during the change."""
-    engine, event, _ = scripted_engine(list(hands), [], tracked=False)
+    engine, event, _ = scripted_engine(list(hands), [], tracked=tracked)
     seen_away(engine, away or {})
     engine.people.tracks = lambda: [  # type: ignore[method-assign]
         TrackState(track, track.upper(), xy, (0.0, 0.0), 10.0) for track, xy in spots.items()
@@ -367,6 +369,20 @@ def chances_among(
     who = engine._attribute(event)
     assert who is not None
     return who.chances
+
+
+def weighed(chances: dict[str, float], spots: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Pose-placed hands' chances weighed by how near each body stood to the plate's box
+    (``EngineConfig.body_scale_m``), keeping their sum."""
+    cfg = EngineConfig()
+    (x0, y0, _), (x1, y1, _) = STORE.plate(PLATE).box
+
+    def stood(x: float, y: float) -> float:
+        return math.hypot(max(x0 - x, 0.0, x - x1), max(y0 - y, 0.0, y - y1))
+
+    w = {t: c * math.exp(-stood(*spots[t]) / cfg.body_scale_m) for t, c in chances.items()}
+    scale = sum(chances.values()) / sum(w.values())
+    return {t: v * scale for t, v in w.items()}
 
 
 def test_without_a_hand_within_reach_the_body_whose_hand_came_nearest_is_likelier() -> None:
@@ -390,6 +406,25 @@ def test_without_a_hand_within_reach_the_body_whose_hand_came_nearest_is_likelie
     )
 
 
+def test_between_hands_placed_from_poses_the_body_that_stood_nearer_is_likelier() -> None:
+    # Both hands came 10 cm from the box, neither in it; a stood 0.3 m from the plate, b 0.7 m.
+    cfg = EngineConfig()
+    (x0, y0, _), (x1, _, _) = STORE.plate(PLATE).box
+    middle = (x0 + x1) / 2
+    spots = {"a": (middle - 0.3, y0 - 0.3), "b": (middle + 0.3, y0 - 0.7)}
+    level = (hand("a", 0.1, 0.0), hand("b", 0.1, 0.0))
+    got = chances_among(spots, *level)
+    assert list(got) == ["a", "b"]
+    assert got == pytest.approx(weighed({"a": 0.5, "b": 0.5}, spots))
+    assert got["a"] > cfg.review_threshold
+    # Hands that an external tracker placed are not weighed: a coin flip.
+    assert chances_among(spots, *level, tracked=True) == pytest.approx({"a": 0.5, "b": 0.5})
+    # A hand seen in the box still outweighs where its body stood.
+    inside = chances_among(spots, hand("a", 0.25, 0.0), hand("b", 0.0, 0.3))
+    assert list(inside) == ["b", "a"]
+    assert sum(inside.values()) == pytest.approx(1.0)
+
+
 def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() -> None:
     # b's hand came within reach only as a stretch of one camera's ray (no place known within
     # reach); a stood nearer the plate with no hand seen there.
@@ -404,7 +439,10 @@ def test_a_hand_in_reach_only_on_its_ray_is_doubted_when_another_stood_nearer() 
 
     on_its_ray = hand("b", 0.05, 0.0, placed=float("inf"))
     doubted = attribute(on_its_ray, a_m=0.3, b_m=0.7)
-    assert doubted == pytest.approx({"b": cfg.ray_only_p, "a": 1.0 - cfg.ray_only_p})
+    spots = {"a": (middle - 0.3, y0 - 0.3), "b": (middle + 0.3, y0 - 0.7)}
+    assert doubted == pytest.approx(
+        weighed({"b": cfg.ray_only_p, "a": 1.0 - cfg.ray_only_p}, spots)
+    )
     assert max(doubted.values()) < cfg.review_threshold
     # Placed within reach by several cameras, or standing nearest itself: b's alone.
     assert attribute(hand("b", 0.05, 0.0), a_m=0.3, b_m=0.7) == {"b": 1.0}
@@ -424,7 +462,9 @@ def test_a_hand_placed_near_the_box_is_doubted_for_someone_whose_hands_went_unse
         return replace(hand("a", 0.9, 0.0), samples=times)
 
     doubted = chances_among(spots, b_near, a_seen(cfg.unseen_hands))
-    assert doubted == pytest.approx({"b": cfg.ray_only_p, "a": 1.0 - cfg.ray_only_p})
+    assert doubted == pytest.approx(
+        weighed({"b": cfg.ray_only_p, "a": 1.0 - cfg.ray_only_p}, spots)
+    )
     assert chances_among(spots, b_near) == doubted  # a's hands never seen at all
     # a's hands seen more often, or b's hand in the box: b's alone.
     assert chances_among(spots, b_near, a_seen(cfg.unseen_hands + 1)) == {"b": 1.0}

@@ -125,6 +125,10 @@ class EngineConfig:
     #: adversarial 2000-2001) the hand's person had made 26 of the 37 changes this doubted.
     #: (Also the share left to the hands seen near when ``unseen_hands`` names a rival.)
     ray_only_p: float = 0.7
+    #: (Also, with hands placed from poses within reach, each candidate's chance is weighed by
+    #: ``exp(-d / body_scale_m)`` for their body's distance ``d`` from the box: on dev pose
+    #: runs (corner, busy seeds 2000-2015) the likeliest candidate was the actor's track in
+    #: 3,505 of 3,535 changes instead of 3,493, and 67 were in doubt instead of 77.)
     body_scale_m: float = 0.2
     #: The one who changed a plate's load had a hand at it meanwhile, unseen (inside the shelf)
     #: or seen there: nobody whose hands were both seen beyond ``reach_m`` of the box in this
@@ -693,7 +697,9 @@ class Engine:
             if rival is not None:
                 chances = [(t, c * cfg.ray_only_p) for t, c in chances]
                 chances.append((rival, 1.0 - cfg.ray_only_p))
-                chances.sort(key=lambda tc: -tc[1])
+            if not self._tracked:
+                chances = self._by_body(chances, everyone)
+            chances.sort(key=lambda tc: -tc[1])
             return self._reached_in(event, _Attribution(dict(chances), at))
         # No hand seen within reach: the bodies that could have reached, each the likelier
         # the nearer it stood and the nearer its hands came (``body_scale_m``, ``far_hand_*``).
@@ -711,6 +717,23 @@ class Engine:
         p *= cfg.body_alone_p / p.sum()
         ranked = sorted(zip(p.tolist(), reach, strict=True), key=lambda x: (-x[0], x[1]))
         return _Attribution({track: chance for chance, (_, track) in ranked}, at)
+
+    def _by_body(
+        self, chances: list[tuple[str, float]], bodies: list[tuple[float, str]]
+    ) -> list[tuple[str, float]]:
+        """Hands placed from poses are often tens of centimetres off (one camera's ray), and
+        the hand that made a change is mostly hidden in the shelf: weigh each candidate's
+        chance by how near their body stood (``body_scale_m``; beyond ``body_reach_m``, that
+        far), keeping the chances' sum."""
+        if len(chances) < 2:
+            return chances
+        cfg = self.config
+        stood = {track: d for d, track in bodies}
+        weights = [
+            c * math.exp(-stood.get(t, cfg.body_reach_m) / cfg.body_scale_m) for t, c in chances
+        ]
+        scale = sum(c for _, c in chances) / sum(weights)
+        return [(t, w * scale) for (t, _), w in zip(chances, weights, strict=True)]
 
     def _rival(
         self,

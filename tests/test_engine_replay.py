@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from walkout.domain.events import CART_EVENT_ADAPTER, ItemRemoved
+from walkout.domain.events import CART_EVENT_ADAPTER, ItemAdded, ItemRemoved
 from walkout.domain.messages import TrackMsg
 from walkout.domain.store import Store
 from walkout.domain.truth import Receipt, Truth
@@ -256,6 +256,45 @@ def test_a_bystanders_receipt_is_doubted_by_the_chance_their_hand_made_the_chang
     assert got["B"].confidence == pytest.approx(1.0 - chances.chances["b"], abs=1e-3)
     assert got["C"].confidence == pytest.approx(1.0 - chances.chances["c"], abs=1e-3)
     assert got["C"].confidence > got["B"].confidence
+
+
+def test_a_change_goes_to_the_bill_whose_people_were_likeliest_together() -> None:
+    # a and b shop on one bill (A); c alone was the likeliest single hand, but a or b made
+    # the change more likely than c did: A's bill gets the item, with their chances summed.
+    during = [hand("c", 0.0, 0.5), hand("a", 0.0, 0.4), hand("b", 0.0, 0.4)]
+    engine, event, visits = scripted_engine(during, during, tracked=True)
+    engine._visit_of_track["b"] = visits["a"]
+    chances = engine._attribute(event)
+    assert chances is not None
+    assert chances.track == "c"
+    assert chances.chances["a"] + chances.chances["b"] > chances.p
+    engine._on_shelf(replace(event, delta_g=-UNIT_G))
+    engine.finish()
+    got = {r.token: r for r in engine.receipts().receipts}
+    assert got["A"].items == {STORE.skus_on(PLATE)[0]: 1}
+    assert not got["C"].items
+    party = chances.chances["a"] + chances.chances["b"]
+    assert got["A"].confidence == pytest.approx(party, abs=1e-3)
+
+
+def test_a_coin_flip_between_two_people_on_one_bill_leaves_no_doubt_on_it() -> None:
+    during = [hand("a", 0.0, 0.4), hand("b", 0.0, 0.4)]
+    engine, event, visits = scripted_engine(during, during, tracked=True)
+    engine._visit_of_track["b"] = visits["a"]
+    added = engine._on_shelf(replace(event, delta_g=-UNIT_G))
+    (evidence,) = [e.evidence for e in added if isinstance(e, ItemAdded)]
+    assert evidence.person_p == pytest.approx(0.5)
+    assert evidence.party_p == pytest.approx(1.0)
+    engine.finish()
+    receipt = next(r for r in engine.receipts().receipts if r.token == "A")
+    assert receipt.items == {STORE.skus_on(PLATE)[0]: 1}
+    assert not receipt.flagged
+    # On two bills, the same hands leave both in doubt.
+    engine, event, _ = scripted_engine(during, during, tracked=True)
+    added = engine._on_shelf(replace(event, delta_g=-UNIT_G))
+    (evidence,) = [e.evidence for e in added if isinstance(e, ItemAdded)]
+    assert evidence.party_p == pytest.approx(0.5)
+    assert evidence.confidence < EngineConfig().review_threshold
 
 
 def test_hands_that_reached_in_together_share_a_pick_of_two_units() -> None:

@@ -75,6 +75,12 @@ class Evidence(BaseModel):
     delta_g: float
     person: str | None = Field(description="The engine's id for the person it attributed to.")
     person_p: Probability = Field(description="Confidence that this person made the change.")
+    party_p: Probability | None = Field(
+        default=None,
+        description="Extension: confidence that someone on this visit made the change (the "
+        "person or a member of their group, on the same bill); the line's confidence uses it. "
+        "Null from producers that do not say: the same as ``person_p``.",
+    )
     candidates: list[Candidate]
     confidence: Probability = Field(description="Confidence in the whole line (product × person).")
     trace: WeightTrace | None = Field(

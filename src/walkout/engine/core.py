@@ -845,6 +845,7 @@ class Engine:
         if who is None:
             self.stats.unattributed += 1
             return out
+        who = self._party_first(who)
         visit = self._visit_of_track.get(who.track)
         if visit is None and self.config.hold_unbound_s > 0:
             self._held.append(_Held(event, who))
@@ -873,6 +874,25 @@ class Engine:
                 self._waiting.append(_Waiting(event, visit, who, likely))
                 return out
         return out + self._apply_shared(event, visit, who, ident)
+
+    def _party_first(self, who: _Attribution) -> _Attribution:
+        """A bill is a visit's, not a person's: the change goes to the visit whose people's
+        chances sum highest, to its likeliest member (people on no visit count alone)."""
+
+        def party(track: str) -> str:
+            visit = self._visit_of_track.get(track)
+            return track if visit is None else visit.id
+
+        sums: dict[str, float] = defaultdict(float)
+        for t, c in who.chances.items():
+            sums[party(t)] += c
+        if len(sums) == len(who.chances):  # nobody shares a visit: nothing to regroup
+            return who
+        best = max(sums, key=sums.__getitem__)
+        member = next(t for t in who.chances if party(t) == best)
+        if member == who.track:
+            return who
+        return replace(who, chances={member: who.chances[member]} | who.chances)
 
     def _weighed_by_carts(self, event: ShelfEvent, who: _Attribution) -> _Attribution:
         """Between people who may have put something down, weigh each by how well what their
@@ -1018,8 +1038,18 @@ class Engine:
     def _apply(
         self, event: ShelfEvent, visit: _Visit, who: _Attribution, ident: Identification
     ) -> list[CartEvent]:
-        """Turn an identified change into cart events on the visit of ``who.track``."""
+        """Turn an identified change into cart events on the visit of ``who.track``. The line's
+        doubt is whether the change was this visit's: its group's members' chances count."""
         track, person_p = who.track, who.p
+        party_p = min(
+            1.0,
+            person_p
+            + sum(
+                c
+                for t, c in who.chances.items()
+                if t != track and self._visit_of_track.get(t) is visit
+            ),
+        )
         best = ident.best
         if best is None:
             self.stats.unexplained += 1
@@ -1027,7 +1057,7 @@ class Engine:
         candidates = [
             Candidate(sku=h.sku, qty=h.qty, p=round(h.probability, 4)) for h in ident.hypotheses[:5]
         ]
-        confidence = best.probability**self.config.confidence_power * person_p
+        confidence = best.probability**self.config.confidence_power * party_p
         chosen = {item.sku for item in best.items}
         for h in ident.hypotheses[1:5]:  # what it may have been instead is in doubt too
             for sku in {h.sku, *h.also_skus} - chosen:
@@ -1041,6 +1071,7 @@ class Engine:
             delta_g=round(event.delta_g, 2),
             person=track,
             person_p=round(person_p, 4),
+            party_p=round(party_p, 4),
             candidates=candidates,
             confidence=round(confidence, 4),
         )

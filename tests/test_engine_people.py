@@ -506,7 +506,7 @@ def test_an_unbound_person_leaving_reports_a_shopper_lost_in_the_store_leaving()
     # shops on their token in the lost track's place; a judgement made on leaving.
     [heir] = tracker.pop_continuations()
     assert (heir.track, heir.lost, heir.token, heir.p) == (exits[0].track, lost.track, "TS", 1.0)
-    assert heir.on_leaving
+    assert heir.after_gap
     assert tracker.members("TS") == [exits[0].track]
 
 
@@ -923,6 +923,48 @@ def test_a_shopper_unseen_for_longer_than_resume_s_is_picked_up_again_by_appeara
     assert TrackerConfig().resume_s < 20.0
     assert tokens[0.75] == ["SHOPPER", None]
     assert tokens[0.0] == [None, None]
+
+
+@pytest.mark.parametrize("relook_looks", [40, 0])
+def test_an_unbound_person_who_comes_to_look_like_a_lost_shopper_continues_them(
+    relook_looks: int,
+) -> None:
+    """A shopper is lost mid-store and reappears where nothing resumes them (resuming a new
+    track on its first windows is off here); a stranger appears elsewhere. Once the
+    reappeared track has learnt its look (``relook_looks`` windows), it is clearly the lost
+    shopper's and continues them, at ``relook_p``, after a gap; the stranger, unlike
+    them, stays on no bill. With the rule off both do."""
+    shopper = Walker(
+        [(T0, 0.4, 3.0), (T0 + 1.0, 0.4, 3.0), (T0 + 4.0, 3.0, 3.0), (T0 + 14.0, 3.0, 3.0),
+         (T0 + 16.0, 5.0, 3.0), (T0 + 30.0, 5.0, 3.5)],
+        look=(0.2, 1.0, 0.1, 0.0),
+    )  # fmt: skip
+    stranger = Walker([(T0 + 14.0, 3.0, 1.0), (T0 + 30.0, 3.5, 1.2)], look=(1.0, 0.0, 0.2, 0.3))
+
+    def hidden(camera: str, person: int, t: float) -> bool:
+        return person == 0 and T0 + 5.0 < t < T0 + 14.0
+
+    msgs: list[Message] = [
+        *render_poses(STORE, [shopper, stranger], T0, T0 + 30, seed=2, hidden=hidden),
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="SHOPPER"),
+    ]
+    config = TrackerConfig(resume_s=0.0, resume_look_cos=1.1, relook_looks=relook_looks)
+    tracker = PeopleTracker(STORE, config)
+    feed(tracker, msgs, until=T0 + 30)
+    tokens = [tracker.token_of(track_near(tracker, p.xy(T0 + 29.9))) for p in (shopper, stranger)]
+    [lost] = tracker.pop_losses()
+    if not relook_looks:
+        assert tokens == [None, None]
+        assert tracker.pop_continuations() == []
+        return
+    assert tokens == ["SHOPPER", None]
+    [heir] = tracker.pop_continuations()
+    assert (heir.lost, heir.token, heir.p, heir.after_gap) == (
+        lost.track, "SHOPPER", config.relook_p, True
+    )  # fmt: skip
+    assert heir.track == track_near(tracker, shopper.xy(T0 + 29.9))
+    assert tracker.stats.relooked == 1
+    assert tracker.members("SHOPPER") == [heir.track]
 
 
 def _weights(t0: float, t1: float, picks: Sequence[tuple[float, float]]) -> list[WeightMsg]:

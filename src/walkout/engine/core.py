@@ -596,7 +596,7 @@ class Engine:
             visit.people = [heir.track if p == heir.lost else p for p in visit.people]
             visit.held[heir.track] += visit.held.pop(heir.lost, Counter())
             self._visit_of_track[heir.track] = visit
-            if not heir.on_leaving:  # found where the track faded: nothing went unseen
+            if not heir.after_gap:  # found where the track faded: nothing went unseen
                 visit.found.add(heir.lost)
                 visit.lost.discard(heir.lost)
             out += self._recover(heir.track, heir.p)

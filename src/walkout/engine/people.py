@@ -225,7 +225,7 @@ class TrackerConfig:
     #: shopper lost or tracked, it continues that shopper at a chance of ``relook_p``. The
     #: shopper went unseen in between, so their visit stays in doubt. On dev pose runs
     #: (corner; rush 2000-2002, adversarial 2000-2003, busy 2000-2015) such a rule chose
-    #: the right shopper for 25 tracks and a wrong one for 1. 0 windows: never.
+    #: the right shopper for 31 tracks and a wrong one for 1. 0 windows: never.
     relook_looks: int = 40
     relook_cos: float = 0.93
     relook_margin: float = 0.12

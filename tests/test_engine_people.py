@@ -896,23 +896,34 @@ def test_appearance_descriptors_of_another_length_or_none_are_ignored() -> None:
     assert track.look @ np.array([1.0, 0.0, 0.0]) > 0.95
 
 
+def _lost_shopper_scene(back: float, end: float, stranger: Walker) -> tuple[Walker, list[Message]]:
+    """A shopper scanned in on token SHOPPER walks to (3, 3), is hidden from every camera
+    from T0 + 5 s until ``back``, then walks two metres on and stays until ``end``; a
+    ``stranger`` is there too. The shopper, and the messages."""
+    shopper = Walker(
+        [(T0, 0.4, 3.0), (T0 + 1.0, 0.4, 3.0), (T0 + 4.0, 3.0, 3.0), (back, 3.0, 3.0),
+         (back + 2.0, 5.0, 3.0), (end, 5.0, 3.0)],
+        look=(0.2, 1.0, 0.1, 0.0),
+    )  # fmt: skip
+
+    def hidden(camera: str, person: int, t: float) -> bool:
+        return person == 0 and T0 + 5.0 < t < back
+
+    msgs: list[Message] = [
+        *render_poses(STORE, [shopper, stranger], T0, end, seed=2, hidden=hidden),
+        GateMsg(gate="entry-1", t=T0 + 0.5, token="SHOPPER"),
+    ]
+    return shopper, msgs
+
+
+_UNLIKE_LOOK = (1.0, 0.0, 0.2, 0.3)
+
+
 def test_a_shopper_unseen_for_longer_than_resume_s_is_picked_up_again_by_appearance() -> None:
     """A shopper hidden for 20 s (twice ``resume_s``) reappears two metres on: a new track
     that looks like them takes their token back; by position and time alone it cannot."""
-    shopper = Walker(
-        [(T0, 0.4, 3.0), (T0 + 1.0, 0.4, 3.0), (T0 + 4.0, 3.0, 3.0), (T0 + 25.0, 3.0, 3.0),
-         (T0 + 27.0, 5.0, 3.0), (T0 + 33.0, 5.0, 3.0)],
-        look=(0.2, 1.0, 0.1, 0.0),
-    )  # fmt: skip
-    stranger = Walker([(T0 + 27.0, 5.0, 1.0), (T0 + 33.0, 5.0, 1.5)], look=(1.0, 0.0, 0.2, 0.3))
-
-    def hidden(camera: str, person: int, t: float) -> bool:
-        return person == 0 and T0 + 5.0 < t < T0 + 25.0
-
-    msgs: list[Message] = [
-        *render_poses(STORE, [shopper, stranger], T0, T0 + 33, seed=2, hidden=hidden),
-        GateMsg(gate="entry-1", t=T0 + 0.5, token="SHOPPER"),
-    ]
+    stranger = Walker([(T0 + 27.0, 5.0, 1.0), (T0 + 33.0, 5.0, 1.5)], look=_UNLIKE_LOOK)
+    shopper, msgs = _lost_shopper_scene(T0 + 25.0, T0 + 33.0, stranger)
     tokens = {}
     for weight in (0.75, 0.0):
         tracker = PeopleTracker(STORE, TrackerConfig(app_weight=weight))
@@ -934,20 +945,8 @@ def test_an_unbound_person_who_comes_to_look_like_a_lost_shopper_continues_them(
     reappeared track has learnt its look (``relook_looks`` windows), it is clearly the lost
     shopper's and continues them, at ``relook_p``, after a gap; the stranger, unlike
     them, stays on no bill. With the rule off both do."""
-    shopper = Walker(
-        [(T0, 0.4, 3.0), (T0 + 1.0, 0.4, 3.0), (T0 + 4.0, 3.0, 3.0), (T0 + 14.0, 3.0, 3.0),
-         (T0 + 16.0, 5.0, 3.0), (T0 + 30.0, 5.0, 3.5)],
-        look=(0.2, 1.0, 0.1, 0.0),
-    )  # fmt: skip
-    stranger = Walker([(T0 + 14.0, 3.0, 1.0), (T0 + 30.0, 3.5, 1.2)], look=(1.0, 0.0, 0.2, 0.3))
-
-    def hidden(camera: str, person: int, t: float) -> bool:
-        return person == 0 and T0 + 5.0 < t < T0 + 14.0
-
-    msgs: list[Message] = [
-        *render_poses(STORE, [shopper, stranger], T0, T0 + 30, seed=2, hidden=hidden),
-        GateMsg(gate="entry-1", t=T0 + 0.5, token="SHOPPER"),
-    ]
+    stranger = Walker([(T0 + 14.0, 3.0, 1.0), (T0 + 30.0, 3.5, 1.2)], look=_UNLIKE_LOOK)
+    shopper, msgs = _lost_shopper_scene(T0 + 14.0, T0 + 30.0, stranger)
     config = TrackerConfig(resume_s=0.0, resume_look_cos=1.1, relook_looks=relook_looks)
     tracker = PeopleTracker(STORE, config)
     feed(tracker, msgs, until=T0 + 30)

@@ -1106,3 +1106,10 @@ def test_someone_first_seen_beside_a_tracked_shopper_gets_a_track_of_their_own(s
     assert trace[1][-15:].count(None) == 0, trace[1]
     assert set(trace[1][-15:]).isdisjoint(trace[0][-15:])
     assert len(set(trace[0][5:])) == 1, trace[0]
+
+
+@pytest.mark.parametrize("relook_p", [0.0, -0.1, 1.5])
+def test_a_relook_chance_outside_zero_to_one_is_refused(relook_p: float) -> None:
+    with pytest.raises(ValueError, match="relook_p"):
+        TrackerConfig(relook_p=relook_p)
+    assert TrackerConfig(relook_p=1.0).relook_p == 1.0

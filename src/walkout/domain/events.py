@@ -82,7 +82,9 @@ class Evidence(BaseModel):
         "Null from producers that do not say: the same as ``person_p``.",
     )
     candidates: list[Candidate]
-    confidence: Probability = Field(description="Confidence in the whole line (product × person).")
+    confidence: Probability = Field(
+        description="Confidence in the whole line (product × party: ``party_p``)."
+    )
     trace: WeightTrace | None = Field(
         default=None,
         description="Extension: the plate's load around the change; only for a change whose "

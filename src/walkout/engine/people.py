@@ -218,14 +218,15 @@ class TrackerConfig:
     #: and 11 of 42 with four or more (all in rush). 0: never.
     left_lost_max: int = 3
     #: A shopper lost in a crowd often walks on under a new, unbound track for minutes, and
-    #: what they take goes on no bill. Once such a track (no scan's) has learnt its
-    #: look over ``relook_looks`` windows, that look tells people apart far better than the
-    #: few windows a new track is resumed on: when it is at least ``relook_cos`` alike to one
-    #: shopper lost in the store, and more alike to them by ``relook_margin`` than to any other
-    #: shopper lost or tracked, it continues that shopper at a chance of ``relook_p``. The
-    #: shopper went unseen in between, so their visit stays in doubt. On dev pose runs
-    #: (corner; rush 2000-2002, adversarial 2000-2003, busy 2000-2015) such a rule chose
-    #: the right shopper for 31 tracks and a wrong one for 1. 0 windows: never.
+    #: what they take goes on no bill. Once such a track (not one in through the gate lately,
+    #: whom a scan may yet bind) has learnt its look over ``relook_looks`` windows, that look
+    #: tells people apart far better than the few windows a new track is resumed on: when it
+    #: is at least ``relook_cos`` alike to one shopper lost in the store, and more alike to
+    #: them by ``relook_margin`` than to any other shopper lost or tracked, it continues that
+    #: shopper at a chance of ``relook_p``. The shopper went unseen in between, so their
+    #: visit stays in doubt. On dev pose runs (corner; rush 2000-2002, adversarial
+    #: 2000-2003, busy 2000-2015) such a rule chose the right shopper for 31 tracks and a
+    #: wrong one for 1. 0 windows: never.
     relook_looks: int = 40
     relook_cos: float = 0.93
     relook_margin: float = 0.12
@@ -246,6 +247,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.history_s <= 0 or self.min_keypoints < 1:
             raise ValueError("window_s, history_s and min_keypoints must be positive")
+        if not 0.0 < self.relook_p <= 1.0:
+            raise ValueError(f"relook_p must be in (0, 1], got {self.relook_p}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1416,8 +1419,8 @@ class PeopleTracker:
         self._continued_out.append(Continuation(heir.id, lost, token, t, p, after_gap))
 
     def _relook(self, t: float) -> None:
-        """Unbound people away from the gates whose learnt look is clearly one lost shopper's
-        continue that shopper (``TrackerConfig.relook_looks``)."""
+        """Unbound people (not in through the gate lately) whose learnt look is clearly one
+        lost shopper's continue that shopper (``TrackerConfig.relook_looks``)."""
         cfg = self.config
         if cfg.relook_looks <= 0 or cfg.app_weight <= 0 or not self._lost:
             return

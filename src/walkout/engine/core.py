@@ -875,21 +875,26 @@ class Engine:
                 return out
         return out + self._apply_shared(event, visit, who, ident)
 
+    def _party(self, track: str) -> str:
+        """The bill a person is on: their visit's id (someone on no visit is a party alone)."""
+        visit = self._visit_of_track.get(track)
+        return track if visit is None else visit.id
+
+    def _party_chances(self, who: _Attribution) -> dict[str, float]:
+        """Each party's chance of having made a change: its people's chances summed."""
+        sums: dict[str, float] = defaultdict(float)
+        for t, c in who.chances.items():
+            sums[self._party(t)] += c
+        return sums
+
     def _party_first(self, who: _Attribution) -> _Attribution:
         """A bill is a visit's, not a person's: the change goes to the visit whose people's
         chances sum highest, to its likeliest member (people on no visit count alone)."""
-
-        def party(track: str) -> str:
-            visit = self._visit_of_track.get(track)
-            return track if visit is None else visit.id
-
-        sums: dict[str, float] = defaultdict(float)
-        for t, c in who.chances.items():
-            sums[party(t)] += c
+        sums = self._party_chances(who)
         if len(sums) == len(who.chances):  # nobody shares a visit: nothing to regroup
             return who
         best = max(sums, key=sums.__getitem__)
-        member = next(t for t in who.chances if party(t) == best)
+        member = next(t for t in who.chances if self._party(t) == best)
         if member == who.track:
             return who
         return replace(who, chances={member: who.chances[member]} | who.chances)
@@ -1041,15 +1046,7 @@ class Engine:
         """Turn an identified change into cart events on the visit of ``who.track``. The line's
         doubt is whether the change was this visit's: its group's members' chances count."""
         track, person_p = who.track, who.p
-        party_p = min(
-            1.0,
-            person_p
-            + sum(
-                c
-                for t, c in who.chances.items()
-                if t != track and self._visit_of_track.get(t) is visit
-            ),
-        )
+        party_p = min(1.0, self._party_chances(who)[visit.id])
         best = ident.best
         if best is None:
             self.stats.unexplained += 1

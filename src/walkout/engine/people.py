@@ -1425,28 +1425,32 @@ class PeopleTracker:
         if cfg.relook_looks <= 0 or cfg.app_weight <= 0 or not self._lost:
             return
         ready = [
-            tr
+            (tr, mine)
             for tr in self._active
             if tr.confirmed
             and tr.token is None
             and tr.external is None
             and tr.looks >= cfg.relook_looks
+            and (mine := tr.look) is not None
             # Not someone who came in through the gate lately: a scan may yet bind them.
             and (tr.passage is None or t > tr.passage[1] + cfg.bind_within_s)
         ]
-        for tr in ready:
+        if not ready:
+            return
+        tracked = [
+            (other, look)
+            for other in self._active
+            if other.confirmed and (look := _known_look(other, cfg)) is not None
+        ]
+        for tr, mine in ready:
             # Someone tracked until long after this person was first seen is someone else.
             lost = [x for x in self._lost if x.look and x.t <= tr.born_t + cfg.heir_before_s]
-            if not lost or tr.look is None:
+            if not lost:
                 continue
-            cos = np.array([x.look for x in lost]) @ tr.look
+            cos = np.array([x.look for x in lost]) @ mine
             best = int(np.argmax(cos))
             rivals = [float(c) for i, c in enumerate(cos) if i != best] + [
-                float(theirs @ tr.look)
-                for other in self._active
-                if other is not tr
-                and other.confirmed
-                and (theirs := _known_look(other, cfg)) is not None
+                float(look @ mine) for other, look in tracked if other is not tr
             ]
             pick = lost[best]
             if (

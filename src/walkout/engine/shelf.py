@@ -146,6 +146,25 @@ class PendingRise:
     delta_g: float
 
 
+@dataclass(slots=True)
+class StillState:
+    """What the fast path of a plate at rest reads and writes (:meth:`PlateDetector.feed`):
+    lent to compiled code while a recording's lines are fed in bulk (:mod:`walkout.engine.bulk`)."""
+
+    hz: float
+    last_msg_t: float
+    gap_s: float
+    inv_n: float
+    base: float
+    trig: float
+    sd: float
+    inv_d2: float
+    n_ref: int
+    still_i: int
+    still_t: list[float]
+    still_g: list[float]
+
+
 class _State(IntEnum):
     WARMUP = 0
     IDLE = 1
@@ -290,6 +309,27 @@ class PlateDetector:
     def open_since(self) -> float | None:
         """Start of the change in progress (not yet reported), or None when the plate is still."""
         return self._t_start if self._state >= _State.ACTIVE else None
+
+    @property
+    def at_rest(self) -> bool:
+        """Whether the plate is still, with its level and noise learnt (no change open)."""
+        return self._state is _IDLE
+
+    def still_state(self) -> StillState:
+        """The state of the fast path (see :class:`StillState`)."""
+        return StillState(
+            self._hz, self._last_msg_t, self._gap_s, self._inv_n, self._base, self._trig,
+            self._sd, self._inv_d2, self._n_ref, self._still_i, self._still_t.tolist(),
+            self._still_g.tolist(),
+        )  # fmt: skip
+
+    def set_still_state(self, s: StillState) -> None:
+        """Take the fast path's state back from where it was lent (the plate is at rest)."""
+        self._hz, self._last_msg_t, self._gap_s, self._inv_n = s.hz, s.last_msg_t, s.gap_s, s.inv_n
+        self._base, self._trig, self._sd, self._inv_d2 = s.base, s.trig, s.sd, s.inv_d2
+        self._n_ref, self._still_i = s.n_ref, s.still_i
+        self._still_t = array("d", s.still_t)
+        self._still_g = array("d", s.still_g)
 
     def feed(self, t: float, hz: float, g: Sequence[float | None]) -> ShelfEvent | None:
         """Consume one message (first sample at ``t``); return an event if one completed."""
@@ -594,6 +634,11 @@ class ShelfDetector:
     @classmethod
     def for_store(cls, store: Store, params: ShelfParams | None = None) -> ShelfDetector:
         return cls((p.id for p in store.plates), params)
+
+    @property
+    def detectors(self) -> dict[str, PlateDetector]:
+        """Every plate's detector, by plate id."""
+        return self._plates
 
     def plate(self, plate_id: str) -> PlateDetector:
         return self._plates[plate_id]

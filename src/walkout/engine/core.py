@@ -2,7 +2,7 @@
 
 ``Engine.feed(message)`` is the whole interface. Messages may arrive a little out of order: a
 reorder buffer holds them for ``reorder_window_s`` of stream time and processes them in time
-order; a message older than what was already processed is counted and dropped. The buffer is a
+order; a message older than that window (behind the newest) is counted and dropped. The buffer is a
 queue for messages that arrive in order (nearly all of them: O(1) each) and a heap for the
 few that do not. Weight and pose messages, nearly all of the stream, travel as
 :class:`WeightFields` and :class:`PoseFields` structs (``feed_line`` parses them on a fast
@@ -70,6 +70,7 @@ from walkout.domain.messages import (
 )
 from walkout.domain.store import Product, Store
 from walkout.domain.truth import Receipt, ReceiptLine, Receipts
+from walkout.engine.bulk import StillPlates
 from walkout.engine.identify import (
     Identification,
     IdentifyParams,
@@ -389,6 +390,9 @@ class Engine:
         self._centres = {pid: box.mean(axis=0) for pid, box in self._boxes.items()}
         self._waiting: list[_Waiting] = []
         self._held: deque[_Held] = deque()
+        # Checks of waiting changes: the k-th at t0 + k x check_every_s (k < 0: none yet).
+        self._check_t0 = 0.0
+        self._check_k = -1
         self._next_check = -math.inf
         # Reorder buffer: (time, item) in a queue while items arrive in time order; one older
         # than the newest queued goes to a heap as (time, arrival number, item). Items are
@@ -403,16 +407,23 @@ class Engine:
         self._jumped = 0  # consecutive messages far ahead of the stream
         self._first = math.inf  # oldest message time seen
         self._latest = -math.inf  # newest message time seen
-        self._done = -math.inf  # time up to which messages were processed
+        # Every message up to this time was processed (the last drain's horizon): older
+        # ones are late.
+        self._done = -math.inf
         self._now = -math.inf
         self._visits: dict[str, _Visit] = {}  # open visits by token
         self._closed: list[_Visit] = []
         self._visit_of_track: dict[str, _Visit] = {}
         self._sightings: deque[_Sighting] = deque()
         self._tracked = False  # people come from an external 3-D tracker's track messages
+        self._people_t = -math.inf  # time of the latest pose or track message processed
         self._event_serial = itertools.count(1)
         self._visit_serial = itertools.count(1)
         self._receipts: list[Receipt] = []
+        # Bulk feeding (feed_block): plates at rest lent to compiled code, and the unfinished
+        # line of the last block.
+        self._bulk: StillPlates | None = None
+        self._tail = b""
 
     # -- input -------------------------------------------------------------------------------
 
@@ -427,6 +438,38 @@ class Engine:
             self._reject(str(exc))
             return []
         return self.feed(msg)
+
+    def feed_block(self, block: bytes, final: bool = False) -> list[CartEvent]:
+        """Feed a block of raw recording lines, each ended by a line feed: the events of
+        :meth:`feed_line` on each line in turn, exactly, at a fraction of the cost (weight
+        messages of plates at rest are applied in compiled code, :mod:`walkout.engine.bulk`).
+        The block's unfinished last line waits for the next block, or for :meth:`finish`
+        (``final``: the block ends the stream)."""
+        bulk = self._bulk
+        if bulk is None:
+            bulk = self._bulk = StillPlates(self.shelf.detectors, self._max_jump)
+        data = self._tail + block if self._tail else block
+        buf = np.frombuffer(data, dtype=np.uint8)
+        out: list[CartEvent] = []
+        pos = 0
+        while True:
+            scan = bulk.scan(buf, pos, final, self._latest, self._queue_t)
+            if scan.applied:
+                self._latest, self._queue_t = scan.latest, scan.queue_t
+                self._jumped = 0
+                self.stats.messages += scan.applied
+                self.shelf.stats.messages += scan.applied
+            start, stop = scan.start, scan.stop
+            if scan.done:
+                self._tail = data[start:]
+                return out
+            # Catch up with the messages applied meanwhile, as feeding them one by one would
+            # have: what is late for the next line depends on it.
+            out += self._drain(self._latest - self._window)
+            for line in data[start:stop].splitlines():  # CR too, as iter_lines splits
+                if line and not line.isspace():
+                    out += self.feed_line(line)
+            pos = stop + 1
 
     def feed(self, msg: Message | WeightFields | PoseFields) -> list[CartEvent]:
         """Feed one message (a model, or the fields :func:`parse_fast` gave); returns the cart
@@ -448,6 +491,8 @@ class Engine:
                 self.stats.time_jumps += 1
                 return []
         self._jumped = 0
+        if self._bulk is not None and type(item) is WeightFields:
+            self._bulk.handed(item.plate, t)  # its plate's state must be here to process it
         if t >= self._queue_t:
             self._queue.append(item)
             self._queue_t = t
@@ -461,7 +506,11 @@ class Engine:
 
     def finish(self) -> list[CartEvent]:
         """End of stream: process everything held, flush the shelves and close every visit."""
-        out = self._drain(math.inf)
+        out = self.feed_block(b"", final=True) if self._bulk is not None else []
+        out += self._drain(math.inf)
+        if self._bulk is not None:
+            self._bulk.give_back_all()
+        self._now = max(self._now, self._latest)  # the newest message, wherever it went
         t = self.now
         for event in self.shelf.flush(t):
             out += self._on_shelf(event)
@@ -508,6 +557,7 @@ class Engine:
         out: list[CartEvent] = []
         queue, heap = self._queue, self._heap
         feed_weight = self.shelf.feed_weight
+        bulk = self._bulk
         while True:
             if heap and (not queue or heap[0][0] < queue[0].t):
                 if heap[0][0] > until:
@@ -518,25 +568,75 @@ class Engine:
                 t = item.t
             else:
                 break
-            self._done = t
+            if t > self._next_check:
+                out += self._checks_before(t)
             self._now = t
             if isinstance(item, WeightFields):  # most items: straight to the shelves
                 event = feed_weight(item.plate, t, item.hz, item.g)
                 if event is not None:
                     out += self._on_shelf(event)
+                if bulk is not None:
+                    bulk.processed(item.plate, self._charge_awaited)
             else:
                 out += self._process(item)
-            if t >= self._next_check:
-                self._next_check = t + self.config.check_every_s
-                out += self._check_waiting(t)
+        if until > self._done:
+            self._done = until
+            if -math.inf < self._next_check <= until < math.inf:
+                out += self._checks_before(until, inclusive=True)
         return out
+
+    def _checks_before(self, t: float, inclusive: bool = False) -> list[CartEvent]:
+        """The checks of waiting changes due before stream time ``t`` (or at it, when
+        ``inclusive``). They fall on a fixed grid, every ``check_every_s`` from the first
+        message processed, whatever messages came between: each sees every message up to its
+        time processed and none after. Checks that could do nothing are skipped."""
+        every = self.config.check_every_s
+        if self._check_k < 0:  # the first message: the grid starts there
+            self._check_t0, self._check_k, self._next_check = t, 0, t
+            return []
+        out: list[CartEvent] = []
+        while self._next_check < t or (inclusive and self._next_check == t):
+            now = self._next_check
+            if self._nothing_to_check(now):  # nor until the next message: skip to it
+                k = math.ceil((t - self._check_t0) / every) + (1 if inclusive else 0)
+                self._check_k = max(self._check_k + 1, k)
+            else:
+                self._now = now
+                self._check_k += 1
+                out += self._check_waiting(now)
+            nxt = self._check_t0 + self._check_k * every
+            # (Past 2**53 x check_every_s a step no longer moves a double: move it anyway.)
+            self._next_check = nxt if nxt > now else math.nextafter(now, math.inf)
+        return out
+
+    def _nothing_to_check(self, now: float) -> bool:
+        """Whether a check at ``now``, and every one after it until another message is
+        processed, would do nothing: no pick waits, no change is held, and no pending rise
+        can be confirmed: none was seen at its level late enough, or no one has been seen
+        for ``put_quiet_s`` (a rise is confirmed when its hands are seen away)."""
+        if self._waiting or self._held:
+            return False
+        quiet = self.config.put_quiet_s
+        if now - quiet > self._people_t:
+            return True
+        latest = now - quiet + self.shelf.params.confirm_hold_s
+        return all(rise.t_last < latest for rise in self.shelf.pending())
+
+    def _charge_awaited(self, plate: str) -> bool:
+        """Whether a change of ``plate`` awaits its charge (waiting, or held for a person on
+        no visit)."""
+        return any(w.event.plate == plate for w in self._waiting) or any(
+            h.event.plate == plate for h in self._held
+        )
 
     def _process(self, msg: _Other) -> list[CartEvent]:
         """Everything but weights (see ``_drain``)."""
         if isinstance(msg, PoseFields | PoseMsg):
             self.people.feed_pose(msg)
+            self._people_t = msg.t
         elif isinstance(msg, TrackMsg):
             self.people.feed_track(msg)
+            self._people_t = msg.t
             self._tracked = True
         elif isinstance(msg, GateMsg):
             return self._on_gate(msg)

@@ -1,0 +1,437 @@
+"""Still plates in bulk: a recording's weight lines for plates at rest, in compiled code.
+
+Nineteen lines in twenty of a store's recording are weight messages, and nearly all of them
+find their plate at rest: the engine only checks the mean of the message against the plate's
+baseline and updates the plate's noise estimate (:meth:`PlateDetector.feed`'s fast path). In
+Python that check, with parsing the line and passing it through the reorder buffer, is most of
+a replay's time. :class:`StillPlates` does it for a whole block of raw lines in one call of a
+function that numba compiles (:func:`_scan`): it parses each line that has exactly the form
+the recorder writes (``{"type":"weight","plate":...,"t":...,"hz":...,"g":[...]}``), and when
+the message's plate is at rest and stays so, applies it there and then. Every other line (a
+pose frame, a gate scan, a weight message that starts a change, anything it does not parse)
+goes back to the engine, which handles it as :meth:`Engine.feed_line` does.
+
+The result is the same, bit for bit, as feeding the lines one by one
+(``tests/test_engine_bulk.py``):
+
+- **Same arithmetic.** The compiled check is the Python fast path's, operation for
+  operation (IEEE doubles, no fused or reordered operations; the sum of the samples as the
+  running Python's ``sum`` adds floats), and numbers are parsed only where a double is exact
+  to get (at most 15 digits and no exponent: the quotient of two exact doubles, correctly
+  rounded); any other number sends its line to the engine.
+- **Same order where it matters.** A line the engine would queue behind a later one (out of
+  order), or one far ahead of the stream, goes to the engine, which first catches up with
+  the messages applied meanwhile (what is late depends on them). A message applied at once
+  instead of after the reorder window changes nothing that anyone reads in between: a plate at
+  rest is read by no one else (waiting picks and rises read the plates that changed, and the
+  checks of waiting changes fall on a fixed grid of stream time, not on messages). The one
+  order that cannot be kept: a plate's message that comes after a later one of the same plate
+  already applied (the engine would have processed the two in time order). That raises
+  :class:`OutOfOrder`, and such a stream is fed line by line (``walkout replay`` does so).
+  Recorders write each plate's messages in order.
+- **One owner per plate.** A plate's still-path state lives either in the detector (Python) or
+  in this class's arrays (compiled), never both: a plate is *lent* here only when it is at
+  rest, none of its messages waits in the engine's buffer and no change of it awaits a charge;
+  it is handed back, with its state, as soon as any of its messages goes to the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from walkout.engine.shelf import STILL_MESSAGES, PlateDetector, StillState
+
+#: Plate ids as compiled code looks them up (:class:`_Table`).
+_Ids = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: The state of lent plates: floats, integers, ring of times, ring of means (a row a plate).
+_State = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# Columns of the float state of a lent plate.
+_HZ, _LAST, _GAP, _INV_N, _BASE, _TRIG, _SD, _INV_D2 = range(8)
+# Columns of its integer state.
+_N_REF, _STILL_I, _LENT = range(3)
+# The stream's scalars shared with the engine's reorder buffer.
+_LATEST, _QUEUE_T, _MAX_JUMP = range(3)
+# Counters: messages applied here.
+_APPLIED = 0
+
+# What :func:`_scan` returns: the block is done (up to an unfinished last line), or a line
+# for the engine.
+_DONE, _HAND = 0, 1
+
+_PREFIX = np.frombuffer(b'{"type":"weight","plate":"', dtype=np.uint8)
+_T_KEY = np.frombuffer(b'","t":', dtype=np.uint8)
+_HZ_KEY = np.frombuffer(b',"hz":', dtype=np.uint8)
+_G_KEY = np.frombuffer(b',"g":[', dtype=np.uint8)
+#: Powers of ten that a double holds exactly.
+_POW10 = np.array([10.0**k for k in range(23)])
+#: The largest mantissa whose every value a double holds exactly (2**53).
+_MANT_MAX = 2**53
+#: CPython's ``sum`` of floats adds with Neumaier's compensation from 3.12 on.
+_COMPENSATED_SUM = sys.version_info >= (3, 12)
+#: Bounds of the fields that :func:`walkout.domain.messages.parse_fast` checks.
+_HZ_MAX = 10_000.0
+_SAMPLES_MAX = 10_000
+
+
+@numba.njit(cache=True, nogil=True)
+def _hash(buf: np.ndarray, i: int, j: int) -> int:
+    """The hash of the bytes ``buf[i:j]`` (a plate id) in the table of ids."""
+    h = 0
+    for k in range(i, j):
+        h = (h * 131 + buf[k]) % 2_147_483_647
+    return h
+
+
+@numba.njit(cache=True, nogil=True)
+def _matches(buf: np.ndarray, i: int, end: int, pattern: np.ndarray) -> bool:
+    n = len(pattern)
+    if i + n > end:
+        return False
+    for k in range(n):  # noqa: SIM110  (a plain loop compiles best)
+        if buf[i + k] != pattern[k]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _number(buf: np.ndarray, i: int, end: int) -> tuple[float, int]:
+    """The JSON number at ``buf[i:]`` and the index after it; index -1 where it is not one
+    that a double holds exactly as parsed here (an exponent, more than 15 digits)."""
+    neg = False
+    if i < end and buf[i] == 45:  # '-'
+        neg = True
+        i += 1
+    if i >= end or not 48 <= buf[i] <= 57:
+        return 0.0, -1
+    if buf[i] == 48 and i + 1 < end and 48 <= buf[i + 1] <= 57:  # a leading zero
+        return 0.0, -1
+    mant = 0
+    digits = 0
+    while i < end and 48 <= buf[i] <= 57:
+        mant = mant * 10 + (buf[i] - 48)
+        if mant:
+            digits += 1
+        i += 1
+    frac = 0
+    if i < end and buf[i] == 46:  # '.'
+        i += 1
+        if i >= end or not 48 <= buf[i] <= 57:
+            return 0.0, -1
+        while i < end and 48 <= buf[i] <= 57:
+            mant = mant * 10 + (buf[i] - 48)
+            if mant:
+                digits += 1
+            frac += 1
+            i += 1
+            if frac > 22:
+                return 0.0, -1
+    if digits > 15 or (i < end and (buf[i] == 101 or buf[i] == 69)):  # 'e', 'E'
+        return 0.0, -1
+    if not frac:  # an integer, which becomes its float (so -0 is 0.0)
+        return float(-mant if neg else mant), i
+    value = mant / _POW10[frac]
+    return (-value if neg else value), i
+
+
+@numba.njit(cache=True, nogil=True)
+def _plate(buf: np.ndarray, i: int, j: int, ids: _Ids) -> int:
+    """The index of the plate whose id is ``buf[i:j]``, or -1 (``ids``: see :class:`_Table`)."""
+    keys, offsets, table = ids
+    mask = len(table) - 1
+    slot = _hash(buf, i, j) & mask
+    while table[slot] >= 0:
+        p = table[slot]
+        a, b = offsets[p], offsets[p + 1]
+        if b - a == j - i:
+            same = True
+            for k in range(b - a):
+                if keys[a + k] != buf[i + k]:
+                    same = False
+                    break
+            if same:
+                return int(p)
+        slot = (slot + 1) & mask
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _still(
+    buf: np.ndarray,
+    i: int,
+    end: int,
+    ids: _Ids,
+    state: _State,
+    stream: np.ndarray,
+    params: np.ndarray,
+    samples: np.ndarray,
+) -> bool:
+    """Apply the line ``buf[i:end]`` if it is a weight message of a lent plate at rest that
+    the engine would take in order and that leaves the plate at rest; else change nothing."""
+    if not _matches(buf, i, end, _PREFIX):
+        return False
+    i += len(_PREFIX)
+    j = i
+    while j < end and buf[j] != 34:  # '"'
+        if buf[j] == 92:  # '\\': an escaped id
+            return False
+        j += 1
+    fs, ints, ring_t, ring_g = state
+    p = _plate(buf, i, j, ids)
+    if p < 0 or ints[p, _LENT] == 0 or not _matches(buf, j, end, _T_KEY):
+        return False
+    t, i = _number(buf, j + len(_T_KEY), end)
+    if i < 0 or not _matches(buf, i, end, _HZ_KEY):
+        return False
+    hz, i = _number(buf, i + len(_HZ_KEY), end)
+    if i < 0 or not _matches(buf, i, end, _G_KEY):
+        return False
+    i += len(_G_KEY)
+    n = 0
+    while True:
+        if n == len(samples):
+            return False
+        x, i = _number(buf, i, end)
+        if i < 0:
+            return False  # a null among them, or a number parsed elsewhere
+        samples[n] = x
+        n += 1
+        if i < end and buf[i] == 44:  # ','
+            i += 1
+            continue
+        break
+    if i + 2 != end or buf[i] != 93 or buf[i + 1] != 125:  # ']}' and the line's end
+        return False
+    # The engine's admission (Engine._admit): in order and not far ahead.
+    if t < 0.0 or t < stream[_QUEUE_T] or t > stream[_LATEST] + stream[_MAX_JUMP]:
+        return False
+    if not (0.0 < hz <= params[4]) or n > params[5]:
+        return False
+    # The detector's fast path (PlateDetector.feed), operation for operation.
+    if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
+        return False
+    gap = t - fs[p, _LAST]
+    if not (0.0 < gap <= fs[p, _GAP]):
+        return False
+    total = samples[0]
+    comp = 0.0
+    lo = hi = samples[0]
+    for k in range(1, n):
+        x = samples[k]
+        s = total + x
+        if _COMPENSATED_SUM:
+            if abs(total) >= abs(x):
+                comp += (total - s) + x
+            else:
+                comp += (x - s) + total
+        total = s
+        if x > hi:
+            hi = x
+        if x < lo:
+            lo = x
+    if _COMPENSATED_SUM and comp != 0.0 and np.isfinite(comp):
+        total += comp
+    mean = total * fs[p, _INV_N]
+    base = fs[p, _BASE]
+    d = mean - base
+    trig = fs[p, _TRIG]
+    if not (-trig <= d <= trig):
+        return False
+    fs[p, _LAST] = t
+    k = ints[p, _STILL_I]
+    ring_t[p, k] = t
+    ring_g[p, k] = mean
+    ints[p, _STILL_I] = (k + 1) & (ring_t.shape[1] - 1)
+    fs[p, _BASE] = base + params[0] * d
+    sd = fs[p, _SD]
+    sd += params[1] * ((hi - lo) * fs[p, _INV_D2] - sd)
+    fs[p, _SD] = sd
+    trig = sd * params[2]
+    fs[p, _TRIG] = trig if trig > params[3] else params[3]
+    stream[_QUEUE_T] = t
+    if t > stream[_LATEST]:
+        stream[_LATEST] = t
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan(
+    buf: np.ndarray,
+    pos: int,
+    final: bool,
+    ids: _Ids,
+    state: _State,
+    stream: np.ndarray,
+    counts: np.ndarray,
+    params: np.ndarray,
+    samples: np.ndarray,
+) -> tuple[int, int, int]:
+    """Apply the lines of ``buf`` from ``pos`` on, until one is for the engine: (HAND, its
+    start, its end), or the block is done: (DONE, where its unfinished last line starts (the
+    block's end when ``final``), 0)."""
+    end = len(buf)
+    while pos < end:
+        nl = pos
+        while nl < end and buf[nl] != 10:  # '\n'
+            nl += 1
+        if nl == end and not final:
+            return _DONE, pos, 0
+        if nl > pos:
+            if not _still(buf, pos, nl, ids, state, stream, params, samples):
+                return _HAND, pos, nl
+            counts[_APPLIED] += 1
+        pos = nl + 1
+    return _DONE, end, 0
+
+
+class OutOfOrder(RuntimeError):
+    """A plate's message came after a later one of the same plate that was applied at once:
+    fed line by line, the engine would have processed the two in time order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """What one call of :meth:`StillPlates.scan` did."""
+
+    done: bool
+    """The block is done; ``start`` is where its unfinished last line begins."""
+    start: int
+    stop: int
+    """Else the line for the engine is ``[start, stop)``."""
+    applied: int
+    """Messages applied in compiled code: admitted in order, each the newest."""
+    latest: float
+    queue_t: float
+    """The engine's newest message time and newest queued time after them."""
+
+
+@dataclass
+class _Table:
+    """Plate ids for lookups in compiled code: their bytes end to end, where each starts,
+    and an open-addressing hash table of their indices (-1: empty)."""
+
+    keys: np.ndarray
+    offsets: np.ndarray
+    table: np.ndarray
+
+    @property
+    def ids(self) -> _Ids:
+        return self.keys, self.offsets, self.table
+
+    @staticmethod
+    def of(ids: Iterable[str]) -> _Table:
+        encoded = [i.encode() for i in ids]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(e) for e in encoded])
+        size = 1 << max(4, (2 * len(encoded)).bit_length())
+        table = np.full(size, -1, dtype=np.int64)
+        for p, key in enumerate(encoded):
+            slot = _hash(np.frombuffer(key, dtype=np.uint8), 0, len(key)) & (size - 1)
+            while table[slot] >= 0:
+                slot = (slot + 1) & (size - 1)
+            table[slot] = p
+        keys = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8).copy()
+        return _Table(keys, offsets, table)
+
+
+class StillPlates:
+    """The still-path state of the plates lent to compiled code, and the scan over a block."""
+
+    def __init__(self, plates: dict[str, PlateDetector], max_jump_s: float) -> None:
+        self._ids = list(plates)
+        self._index = {pid: p for p, pid in enumerate(self._ids)}
+        self._detectors = list(plates.values())
+        n = len(self._ids)
+        self._table = _Table.of(self._ids)
+        self._fs = np.zeros((n, 8))
+        self._ints = np.zeros((n, 3), dtype=np.int64)
+        self._ring_t = np.zeros((n, STILL_MESSAGES))
+        self._ring_g = np.zeros((n, STILL_MESSAGES))
+        #: How many messages of each plate wait in the engine's buffer.
+        self._queued = [0] * n
+        self._stream = np.array([-np.inf, -np.inf, max_jump_s])
+        self._counts = np.zeros(1, dtype=np.int64)
+        params = self._detectors[0].params if self._detectors else None
+        self._params = np.array(
+            [
+                params.baseline_alpha if params else 0.0,
+                params.noise_beta if params else 0.0,
+                params.trigger_k if params else 0.0,
+                params.trigger_min_g if params else 0.0,
+                _HZ_MAX,
+                _SAMPLES_MAX,
+            ]
+        )
+        self._samples = np.zeros(_SAMPLES_MAX + 1)
+
+    def scan(
+        self, buf: np.ndarray, pos: int, final: bool, latest: float, queue_t: float
+    ) -> Scanned:
+        """Apply what can be of the lines of ``buf`` from ``pos`` on (see :func:`_scan`),
+        given the engine's newest message time and newest queued time."""
+        stream, t = self._stream, self._table
+        stream[_LATEST], stream[_QUEUE_T] = latest, queue_t
+        before = int(self._counts[_APPLIED])
+        state = (self._fs, self._ints, self._ring_t, self._ring_g)
+        code, start, stop = _scan(
+            buf, pos, final, t.ids, state, stream, self._counts, self._params, self._samples
+        )
+        applied = int(self._counts[_APPLIED]) - before
+        return Scanned(
+            code == _DONE, start, stop, applied, float(stream[_LATEST]), float(stream[_QUEUE_T])
+        )
+
+    def handed(self, plate: str, t: float) -> None:
+        """A message of ``plate`` at ``t`` goes into the engine's buffer: the plate's state
+        goes back to its detector first, if it was lent. Raises :class:`OutOfOrder` if a
+        message of the plate later than ``t`` was applied here."""
+        p = self._index.get(plate)
+        if p is None:
+            return
+        self._queued[p] += 1
+        if self._ints[p, _LENT]:
+            if t < self._fs[p, _LAST]:
+                raise OutOfOrder(
+                    f"a message of plate {plate} at t={t} came after one at "
+                    f"t={self._fs[p, _LAST]} (applied at once): feed this stream line by line"
+                )
+            self._give_back(p)
+
+    def processed(self, plate: str, busy: Callable[[str], bool]) -> None:
+        """The engine processed a message of ``plate``: lend the plate if it can be, at rest
+        with no other message of it in the engine's buffer and no change of it awaiting a
+        charge (``busy``: its weight trace is read then)."""
+        p = self._index.get(plate)
+        if p is None:
+            return
+        self._queued[p] -= 1
+        det = self._detectors[p]
+        if self._queued[p] == 0 and det.at_rest and not busy(plate):
+            s = det.still_state()
+            f, i = self._fs[p], self._ints[p]
+            f[_HZ], f[_LAST], f[_GAP], f[_INV_N] = s.hz, s.last_msg_t, s.gap_s, s.inv_n
+            f[_BASE], f[_TRIG], f[_SD], f[_INV_D2] = s.base, s.trig, s.sd, s.inv_d2
+            i[_N_REF], i[_STILL_I], i[_LENT] = s.n_ref, s.still_i, 1
+            self._ring_t[p] = s.still_t
+            self._ring_g[p] = s.still_g
+
+    def give_back_all(self) -> None:
+        """Hand every lent plate back (at the end of the stream)."""
+        for p in np.flatnonzero(self._ints[:, _LENT]).tolist():
+            self._give_back(p)
+
+    def _give_back(self, p: int) -> None:
+        self._ints[p, _LENT] = 0
+        f, i = self._fs[p].tolist(), self._ints[p].tolist()
+        self._detectors[p].set_still_state(
+            StillState(
+                hz=f[_HZ], last_msg_t=f[_LAST], gap_s=f[_GAP], inv_n=f[_INV_N], base=f[_BASE],
+                trig=f[_TRIG], sd=f[_SD], inv_d2=f[_INV_D2], n_ref=i[_N_REF],
+                still_i=i[_STILL_I], still_t=self._ring_t[p].tolist(),
+                still_g=self._ring_g[p].tolist(),
+            )
+        )  # fmt: skip

@@ -1,0 +1,189 @@
+"""Feeding a recording in blocks (``Engine.feed_block``, plates at rest in compiled code) gives
+exactly what feeding it line by line gives: the same events, byte for byte, and the same
+counts, on a simulated store and on streams of every fault the engine knows."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+import numpy as np
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from test_engine_fuzz import PLATES, STORE, T0
+from test_engine_reorder import lines  # noqa: F401  (a fixture: a short simulated run)
+from walkout.domain.events import CART_EVENT_ADAPTER, CartEvent
+from walkout.engine.bulk import OutOfOrder, _number
+from walkout.engine.core import Engine
+
+
+def by_line(feed: list[bytes], engine: Engine) -> list[bytes]:
+    events: list[CartEvent] = []
+    for line in feed:
+        if line and not line.isspace():
+            events += engine.feed_line(line)
+    events += engine.finish()
+    return [CART_EVENT_ADAPTER.dump_json(e) for e in events]
+
+
+def by_block(data: bytes, size: int, engine: Engine) -> list[bytes]:
+    events: list[CartEvent] = []
+    for i in range(0, len(data), size):
+        events += engine.feed_block(data[i : i + size])
+    events += engine.finish()
+    return [CART_EVENT_ADAPTER.dump_json(e) for e in events]
+
+
+def assert_same(feed: list[bytes], size: int, sep: bytes = b"\n") -> Engine:
+    one, bulk = Engine(STORE), Engine(STORE)
+    expected = by_line(feed, one)
+    try:
+        assert by_block(sep.join(feed), size, bulk) == expected
+    except OutOfOrder:  # only where a plate's messages go back in time
+        assert plate_goes_back(feed)
+        return bulk
+    assert bulk.stats == one.stats
+    assert bulk.shelf.stats == one.shelf.stats
+    assert bulk.receipts() == one.receipts()
+    return bulk
+
+
+def plate_goes_back(feed: list[bytes]) -> bool:
+    last: dict[str, float] = {}
+    for line in feed:
+        try:
+            msg = orjson.loads(line)
+            plate, t = msg["plate"], float(msg["t"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if t < last.get(plate, -math.inf):
+            return True
+        last[plate] = max(t, last.get(plate, -math.inf))
+    return False
+
+
+@pytest.mark.parametrize("size", [301, 65_536, 1 << 22])
+def test_a_simulated_store_in_blocks_gives_what_it_gives_line_by_line(
+    lines: list[bytes],  # noqa: F811
+    size: int,
+) -> None:
+    engine = assert_same(lines, size)
+    assert engine.stats.shelf_events > 0
+    assert engine.receipts().receipts
+
+
+def test_shuffled_within_the_window_in_blocks(lines: list[bytes]) -> None:  # noqa: F811
+    rng = np.random.default_rng(3)
+    times = np.array([orjson.loads(line)["t"] for line in lines])
+    order = np.argsort(times + rng.uniform(0.0, 0.15, len(times)), kind="stable")
+    shuffled = [lines[i] for i in order]
+    engine = assert_same(shuffled, 8192)
+    assert engine.stats.late == 0
+
+
+def test_most_weight_lines_of_a_store_at_rest_never_reach_python(
+    lines: list[bytes],  # noqa: F811
+) -> None:
+    """What the block path is for: weights of plates at rest are applied in compiled code."""
+    engine = Engine(STORE)
+    parsed = 0
+    feed_line = engine.feed_line
+
+    def counting(line: bytes) -> list[CartEvent]:
+        nonlocal parsed
+        parsed += line.startswith(b'{"type":"weight"')
+        return feed_line(line)
+
+    engine.feed_line = counting  # type: ignore[method-assign]
+    engine.feed_block(b"\n".join(lines), final=True)
+    weights = sum(1 for line in lines if line.startswith(b'{"type":"weight"'))
+    assert parsed < weights / 4
+
+
+# -- every fault, formatted every way -----------------------------------------------------------
+
+
+def number(draw: st.DrawFn, x: float) -> str:
+    """``x`` as JSON, written one of the ways a device might."""
+    how = draw(st.sampled_from(["repr", "fixed", "exp", "int", "long"]))
+    if how == "fixed":
+        return f"{x:.1f}"
+    if how == "exp":
+        return f"{x:e}"
+    if how == "int" and x == int(x):
+        return str(int(x))
+    if how == "long":
+        return f"{x:.12f}"
+    return repr(x)
+
+
+@st.composite
+def weight_lines(draw: st.DrawFn) -> list[bytes]:
+    """Plates resting at a level, lifted and put back, with nulls, repeats, gaps, times going
+    backwards, unknown plates and lines that are not JSON at all."""
+    out = []
+    levels = {p: draw(st.floats(100.0, 20_000.0)) for p in PLATES}
+    noise = draw(st.floats(0.0, 3.0))
+    k = 0
+    for _ in range(draw(st.integers(20, 80))):
+        k += draw(st.sampled_from([1, 1, 1, 1, 2, 0, -1]))
+        t = T0 + 0.2 * k + draw(st.sampled_from([0.0, 0.0, 0.001, 0.0004]))
+        for p in PLATES:
+            if draw(st.integers(0, 30)) == 0:
+                levels[p] += draw(st.sampled_from([-350.0, 350.0, -2.0, 40.0]))
+            rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+            g: list[float | None] = [
+                round(levels[p] + noise * float(z), 1) for z in rng.standard_normal(12)
+            ]
+            if draw(st.integers(0, 40)) == 0:
+                g[draw(st.integers(0, 11))] = None
+            plate = p if draw(st.integers(0, 60)) else "nowhere"
+            samples = ",".join("null" if x is None else number(draw, x) for x in g)
+            line = f'{{"type":"weight","plate":"{plate}","t":{t!r},"hz":60,"g":[{samples}]}}'
+            fault = draw(st.integers(0, 80))
+            if fault == 0:
+                line = line[: draw(st.integers(1, len(line) - 1))]
+            elif fault == 1:
+                line = line.replace('"hz":60', '"hz":"60"')
+            elif fault == 2:
+                line = line.replace('{"type":"weight",', '{ "type": "weight", ')
+            out.append(line.encode())
+        if k % 5 == 0:
+            people = [{"id": "7", "head": [1.0, 4.0, 1.7], "hands": [[1.2, 4.0, 1.0]]}]
+            out.append(orjson.dumps({"type": "track", "t": T0 + 0.2 * k, "people": people}))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feed=weight_lines(), size=st.integers(50, 5000), sep=st.sampled_from([b"\n", b"\r\n"]))
+def test_any_stream_in_blocks_gives_what_it_gives_line_by_line(
+    feed: list[bytes], size: int, sep: bytes
+) -> None:
+    gate = orjson.dumps({"type": "gate", "gate": "entry-1", "t": T0, "token": "T1"})
+    assert_same([gate, *feed], size, sep)
+
+
+# -- numbers ------------------------------------------------------------------------------------
+
+
+@given(x=st.floats(allow_nan=False, allow_infinity=False), digits=st.integers(0, 17))
+def test_a_number_is_parsed_exactly_or_left_to_the_engine(x: float, digits: int) -> None:
+    for text in (repr(x), f"{x:.{digits}f}", f"{x:.{digits}e}"):
+        data = text.encode()
+        value, end = _number(np.frombuffer(data, dtype=np.uint8), 0, len(data))
+        if end >= 0:
+            assert end == len(data)
+            expected = msgspec.json.decode(data, type=float)
+            assert value == expected
+            assert math.copysign(1.0, value) == math.copysign(1.0, expected)
+
+
+@given(x=st.integers(-(10**12), 10**12), decimals=st.integers(0, 3))
+def test_readings_as_devices_write_them_are_parsed_here(x: int, decimals: int) -> None:
+    text = f"{x / 10**decimals:.{decimals}f}".encode()
+    value, end = _number(np.frombuffer(text, dtype=np.uint8), 0, len(text))
+    assert end == len(text)
+    assert value == float(text)

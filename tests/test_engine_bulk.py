@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_engine_fuzz import PLATES, STORE, T0
+from test_engine_fuzz import PLATES, STORE, T0, weight_line
 from test_engine_reorder import lines  # noqa: F401  (a fixture: a short simulated run)
 from walkout.domain.events import CART_EVENT_ADAPTER, CartEvent
 from walkout.engine.bulk import OutOfOrder, _number
@@ -164,6 +164,41 @@ def test_any_stream_in_blocks_gives_what_it_gives_line_by_line(
 ) -> None:
     gate = orjson.dumps({"type": "gate", "gate": "entry-1", "t": T0, "token": "T1"})
     assert_same([gate, *feed], size, sep)
+
+
+def test_a_plate_message_behind_one_applied_at_once_is_refused_even_after_a_hand_back() -> None:
+    """A plate at rest is lent; its message at 3.0 s is applied at once; one at 3.1 s with a
+    null sample hands the plate back; then one at 2.95 s comes, within the window. Line by
+    line it would be processed before the other two: in blocks that order is lost."""
+    plate, other = PLATES[0], PLATES[1]
+    stream = []
+    for k in range(12):  # messages further apart than the reorder window, and another
+        # plate's between them: the engine processes each before the next comes
+        stream += [weight_line(plate, T0 + 0.25 * k, 1000.0)]
+        stream += [weight_line(other, T0 + 0.25 * k + 0.22, 500.0)]
+    nulled = orjson.loads(weight_line(plate, T0 + 3.1, 1000.0))
+    nulled["g"][3] = None
+    stream += [
+        weight_line(plate, T0 + 3.0, 1000.0),
+        orjson.dumps(nulled),
+        weight_line(plate, T0 + 2.95, 1000.0),
+    ]
+    with pytest.raises(OutOfOrder):
+        Engine(STORE).feed_block(b"\n".join(stream) + b"\n")
+    assert plate_goes_back(stream)
+
+
+def test_switching_to_blocks_mid_stream_gives_the_same(lines: list[bytes]) -> None:  # noqa: F811
+    one, mixed = Engine(STORE), Engine(STORE)
+    expected = by_line(lines, one)
+    half = len(lines) // 2
+    events: list[CartEvent] = []
+    for line in lines[:half]:
+        events += mixed.feed_line(line)
+    events += mixed.feed_block(b"\n".join(lines[half:]) + b"\n")
+    events += mixed.finish()
+    assert [CART_EVENT_ADAPTER.dump_json(e) for e in events] == expected
+    assert mixed.stats == one.stats
 
 
 # -- numbers ------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ The result is the same, bit for bit, as feeding the lines one by one
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numba
@@ -69,8 +69,6 @@ _HZ_KEY = np.frombuffer(b',"hz":', dtype=np.uint8)
 _G_KEY = np.frombuffer(b',"g":[', dtype=np.uint8)
 #: Powers of ten that a double holds exactly.
 _POW10 = np.array([10.0**k for k in range(23)])
-#: The largest mantissa whose every value a double holds exactly (2**53).
-_MANT_MAX = 2**53
 #: CPython's ``sum`` of floats adds with Neumaier's compensation from 3.12 on.
 _COMPENSATED_SUM = sys.version_info >= (3, 12)
 #: Bounds of the fields that :func:`walkout.domain.messages.parse_fast` checks.
@@ -341,7 +339,10 @@ class _Table:
 class StillPlates:
     """The still-path state of the plates lent to compiled code, and the scan over a block."""
 
-    def __init__(self, plates: dict[str, PlateDetector], max_jump_s: float) -> None:
+    def __init__(
+        self, plates: dict[str, PlateDetector], max_jump_s: float, queued: Mapping[str, int]
+    ) -> None:
+        """``queued``: how many messages of each plate wait in the engine's buffer now."""
         self._ids = list(plates)
         self._index = {pid: p for p, pid in enumerate(self._ids)}
         self._detectors = list(plates.values())
@@ -352,7 +353,7 @@ class StillPlates:
         self._ring_t = np.zeros((n, STILL_MESSAGES))
         self._ring_g = np.zeros((n, STILL_MESSAGES))
         #: How many messages of each plate wait in the engine's buffer.
-        self._queued = [0] * n
+        self._queued = [queued.get(pid, 0) for pid in self._ids]
         self._stream = np.array([-np.inf, -np.inf, max_jump_s])
         self._counts = np.zeros(1, dtype=np.int64)
         params = self._detectors[0].params if self._detectors else None
@@ -392,13 +393,16 @@ class StillPlates:
         p = self._index.get(plate)
         if p is None:
             return
+        # The newest message applied here stays in the column after the plate is handed back
+        # (and lending it again writes its detector's newest, which is later): a message
+        # older than that and not late would have been processed before it.
+        if t < self._fs[p, _LAST]:
+            raise OutOfOrder(
+                f"a message of plate {plate} at t={t} came after one at "
+                f"t={self._fs[p, _LAST]} (applied at once): feed this stream line by line"
+            )
         self._queued[p] += 1
         if self._ints[p, _LENT]:
-            if t < self._fs[p, _LAST]:
-                raise OutOfOrder(
-                    f"a message of plate {plate} at t={t} came after one at "
-                    f"t={self._fs[p, _LAST]} (applied at once): feed this stream line by line"
-                )
             self._give_back(p)
 
     def processed(self, plate: str, busy: Callable[[str], bool]) -> None:

@@ -447,7 +447,9 @@ class Engine:
         (``final``: the block ends the stream)."""
         bulk = self._bulk
         if bulk is None:
-            bulk = self._bulk = StillPlates(self.shelf.detectors, self._max_jump)
+            queued = Counter(i.plate for i in self._queue if type(i) is WeightFields)
+            queued.update(i.plate for _, _, i in self._heap if type(i) is WeightFields)
+            bulk = self._bulk = StillPlates(self.shelf.detectors, self._max_jump, queued)
         data = self._tail + block if self._tail else block
         buf = np.frombuffer(data, dtype=np.uint8)
         out: list[CartEvent] = []

@@ -155,13 +155,13 @@ def replay(
     recording = find_recording(run_dir)
     out = out or run_dir
     out.mkdir(parents=True, exist_ok=True)
+    engine = Engine(store, config)
     if measure_memory:
         tracemalloc.start()
     people_file = run_dir / "people.npz"
+    sample = FloorSampler(engine) if track_people and people_file.is_file() else None
     started = time.perf_counter()
     with _rare_collections():
-        engine = Engine(store, config)
-        sample = FloorSampler(engine) if track_people and people_file.is_file() else None
         try:
             events = _feed(engine, recording, progress, sample)
         except OutOfOrder:  # a plate's messages out of order: line by line, from the start

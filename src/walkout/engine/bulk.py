@@ -44,9 +44,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from walkout.engine.shelf import STILL_MESSAGES, PlateDetector, StillState
+# The bounds that parse_fast checks (and the models): a line beyond them goes to the engine.
+from walkout.domain.messages import _HZ_MAX, _SAMPLES_MAX
+from walkout.engine.shelf import STILL_MESSAGES, PlateDetector, ShelfParams, StillState
 
-#: Plate ids as compiled code looks them up (:class:`_Table`).
+#: Plate ids as compiled code looks them up (:func:`_id_table`).
 _Ids = tuple[np.ndarray, np.ndarray, np.ndarray]
 #: The state of lent plates: floats, integers, ring of times, ring of means (a row a plate).
 _State = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -71,9 +73,6 @@ _G_KEY = np.frombuffer(b',"g":[', dtype=np.uint8)
 _POW10 = np.array([10.0**k for k in range(23)])
 #: CPython's ``sum`` of floats adds with Neumaier's compensation from 3.12 on.
 _COMPENSATED_SUM = sys.version_info >= (3, 12)
-#: Bounds of the fields that :func:`walkout.domain.messages.parse_fast` checks.
-_HZ_MAX = 10_000.0
-_SAMPLES_MAX = 10_000
 
 
 @numba.njit(cache=True, nogil=True)
@@ -138,7 +137,7 @@ def _number(buf: np.ndarray, i: int, end: int) -> tuple[float, int]:
 
 @numba.njit(cache=True, nogil=True)
 def _plate(buf: np.ndarray, i: int, j: int, ids: _Ids) -> int:
-    """The index of the plate whose id is ``buf[i:j]``, or -1 (``ids``: see :class:`_Table`)."""
+    """The index of the plate whose id is ``buf[i:j]``, or -1 (``ids``: see :func:`_id_table`)."""
     keys, offsets, table = ids
     mask = len(table) - 1
     slot = _hash(buf, i, j) & mask
@@ -191,7 +190,7 @@ def _still(
     i += len(_G_KEY)
     n = 0
     while True:
-        if n == len(samples):
+        if n == len(samples):  # more than _SAMPLES_MAX
             return False
         x, i = _number(buf, i, end)
         if i < 0:
@@ -207,7 +206,7 @@ def _still(
     # The engine's admission (Engine._admit): in order and not far ahead.
     if t < 0.0 or t < stream[_QUEUE_T] or t > stream[_LATEST] + stream[_MAX_JUMP]:
         return False
-    if not (0.0 < hz <= params[4]) or n > params[5]:
+    if not 0.0 < hz <= _HZ_MAX:
         return False
     # The detector's fast path (PlateDetector.feed), operation for operation.
     if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
@@ -307,47 +306,39 @@ class Scanned:
     """The engine's newest message time and newest queued time after them."""
 
 
-@dataclass
-class _Table:
-    """Plate ids for lookups in compiled code: their bytes end to end, where each starts,
-    and an open-addressing hash table of their indices (-1: empty)."""
-
-    keys: np.ndarray
-    offsets: np.ndarray
-    table: np.ndarray
-
-    @property
-    def ids(self) -> _Ids:
-        return self.keys, self.offsets, self.table
-
-    @staticmethod
-    def of(ids: Iterable[str]) -> _Table:
-        encoded = [i.encode() for i in ids]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(e) for e in encoded])
-        size = 1 << max(4, (2 * len(encoded)).bit_length())
-        table = np.full(size, -1, dtype=np.int64)
-        for p, key in enumerate(encoded):
-            slot = _hash(np.frombuffer(key, dtype=np.uint8), 0, len(key)) & (size - 1)
-            while table[slot] >= 0:
-                slot = (slot + 1) & (size - 1)
-            table[slot] = p
-        keys = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8).copy()
-        return _Table(keys, offsets, table)
+def _id_table(ids: Iterable[str]) -> _Ids:
+    """Plate ids for lookups in compiled code: their bytes end to end, where each starts, and
+    an open-addressing hash table of their indices (-1: empty)."""
+    encoded = [i.encode() for i in ids]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(e) for e in encoded])
+    size = 1 << max(4, (2 * len(encoded)).bit_length())
+    table = np.full(size, -1, dtype=np.int64)
+    for p, key in enumerate(encoded):
+        slot = _hash(np.frombuffer(key, dtype=np.uint8), 0, len(key)) & (size - 1)
+        while table[slot] >= 0:
+            slot = (slot + 1) & (size - 1)
+        table[slot] = p
+    keys = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8).copy()
+    return keys, offsets, table
 
 
 class StillPlates:
     """The still-path state of the plates lent to compiled code, and the scan over a block."""
 
     def __init__(
-        self, plates: dict[str, PlateDetector], max_jump_s: float, queued: Mapping[str, int]
+        self,
+        plates: dict[str, PlateDetector],
+        params: ShelfParams,
+        max_jump_s: float,
+        queued: Mapping[str, int],
     ) -> None:
         """``queued``: how many messages of each plate wait in the engine's buffer now."""
         self._ids = list(plates)
         self._index = {pid: p for p, pid in enumerate(self._ids)}
         self._detectors = list(plates.values())
         n = len(self._ids)
-        self._table = _Table.of(self._ids)
+        self._table = _id_table(self._ids)
         self._fs = np.zeros((n, 8))
         self._ints = np.zeros((n, 3), dtype=np.int64)
         self._ring_t = np.zeros((n, STILL_MESSAGES))
@@ -356,30 +347,22 @@ class StillPlates:
         self._queued = [queued.get(pid, 0) for pid in self._ids]
         self._stream = np.array([-np.inf, -np.inf, max_jump_s])
         self._counts = np.zeros(1, dtype=np.int64)
-        params = self._detectors[0].params if self._detectors else None
         self._params = np.array(
-            [
-                params.baseline_alpha if params else 0.0,
-                params.noise_beta if params else 0.0,
-                params.trigger_k if params else 0.0,
-                params.trigger_min_g if params else 0.0,
-                _HZ_MAX,
-                _SAMPLES_MAX,
-            ]
+            [params.baseline_alpha, params.noise_beta, params.trigger_k, params.trigger_min_g]
         )
-        self._samples = np.zeros(_SAMPLES_MAX + 1)
+        self._samples = np.zeros(_SAMPLES_MAX)
 
     def scan(
         self, buf: np.ndarray, pos: int, final: bool, latest: float, queue_t: float
     ) -> Scanned:
         """Apply what can be of the lines of ``buf`` from ``pos`` on (see :func:`_scan`),
         given the engine's newest message time and newest queued time."""
-        stream, t = self._stream, self._table
+        stream = self._stream
         stream[_LATEST], stream[_QUEUE_T] = latest, queue_t
         before = int(self._counts[_APPLIED])
         state = (self._fs, self._ints, self._ring_t, self._ring_g)
         code, start, stop = _scan(
-            buf, pos, final, t.ids, state, stream, self._counts, self._params, self._samples
+            buf, pos, final, self._table, state, stream, self._counts, self._params, self._samples
         )
         applied = int(self._counts[_APPLIED]) - before
         return Scanned(

@@ -449,7 +449,9 @@ class Engine:
         if bulk is None:
             queued = Counter(i.plate for i in self._queue if type(i) is WeightFields)
             queued.update(i.plate for _, _, i in self._heap if type(i) is WeightFields)
-            bulk = self._bulk = StillPlates(self.shelf.detectors, self._max_jump, queued)
+            bulk = self._bulk = StillPlates(
+                self.shelf.detectors, self.shelf.params, self._max_jump, queued
+            )
         data = self._tail + block if self._tail else block
         buf = np.frombuffer(data, dtype=np.uint8)
         out: list[CartEvent] = []

@@ -1,6 +1,6 @@
-"""Feeding a recording in blocks (``Engine.feed_block``, plates at rest in compiled code) gives
-exactly what feeding it line by line gives: the same events, byte for byte, and the same
-counts, on a simulated store and on streams of every fault the engine knows."""
+"""Feeding a recording in blocks (``Engine.feed_block``: plates at rest and pose frames in
+compiled code) gives exactly what feeding it line by line gives: the same events, byte for byte,
+and the same counts, on simulated stores and on streams of every fault the engine knows."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 from test_engine_fuzz import PLATES, STORE, T0, weight_line
 from test_engine_reorder import lines  # noqa: F401  (a fixture: a short simulated run)
 from walkout.domain.events import CART_EVENT_ADAPTER, CartEvent
+from walkout.engine import bulk
 from walkout.engine.bulk import OutOfOrder, _number
 from walkout.engine.core import Engine
+from walkout.recording import find_recording, iter_lines
+from walkout.sim.run import simulate
+from walkout.sim.scenarios import get_scenario
 
 
 def by_line(feed: list[bytes], engine: Engine) -> list[bytes]:
@@ -37,6 +41,14 @@ def by_block(data: bytes, size: int, engine: Engine) -> list[bytes]:
     return [CART_EVENT_ADAPTER.dump_json(e) for e in events]
 
 
+@pytest.fixture(scope="module")
+def pose_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """Half a minute of a busy corner store, people seen as camera poses with descriptors."""
+    out = tmp_path_factory.mktemp("pose")
+    simulate(STORE, get_scenario("busy"), 12, out, minutes=0.5, shoppers=4, vision="pose")
+    return list(iter_lines(find_recording(out)))
+
+
 def assert_same(feed: list[bytes], size: int, sep: bytes = b"\n") -> Engine:
     one, bulk = Engine(STORE), Engine(STORE)
     expected = by_line(feed, one)
@@ -47,6 +59,7 @@ def assert_same(feed: list[bytes], size: int, sep: bytes = b"\n") -> Engine:
         return bulk
     assert bulk.stats == one.stats
     assert bulk.shelf.stats == one.shelf.stats
+    assert bulk.people.stats == one.people.stats
     assert bulk.receipts() == one.receipts()
     return bulk
 
@@ -101,6 +114,49 @@ def test_most_weight_lines_of_a_store_at_rest_never_reach_python(
     engine.feed_block(b"\n".join(lines), final=True)
     weights = sum(1 for line in lines if line.startswith(b'{"type":"weight"'))
     assert parsed < weights / 4
+
+
+@pytest.mark.parametrize("size", [301, 1 << 22])
+def test_a_store_seen_in_poses_in_blocks_gives_what_it_gives_line_by_line(
+    pose_lines: list[bytes], size: int
+) -> None:
+    engine = assert_same(pose_lines, size)
+    assert engine.people.stats.detections > 0
+    assert engine.receipts().receipts
+
+
+def test_pose_frames_as_the_recorder_writes_them_never_reach_python(
+    pose_lines: list[bytes],
+) -> None:
+    """What the frames' compiled path is for: no pose line is parsed in Python but the first
+    (no message before it: nothing to measure its lead against)."""
+    engine = Engine(STORE)
+    parsed = []
+    feed_line = engine.feed_line
+
+    def counting(line: bytes) -> list[CartEvent]:
+        if line.startswith(b'{"type":"pose"'):
+            parsed.append(line)
+        return feed_line(line)
+
+    engine.feed_line = counting  # type: ignore[method-assign]
+    engine.feed_block(b"\n".join(pose_lines), final=True)
+    engine.finish()
+    frames = [line for line in pose_lines if line.startswith(b'{"type":"pose"')]
+    assert len(frames) > 1000
+    assert parsed == frames[:1] or not parsed
+    assert engine.people.stats.pose_messages == len(frames)
+
+
+def test_frames_when_few_fit_at_once(
+    pose_lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Room for two frames, three people and twenty descriptor values a scan: frames that do
+    not fit wait for the next scan, and one that never fits goes to the engine whole."""
+    monkeypatch.setattr(bulk, "_FRAMES", 2)
+    monkeypatch.setattr(bulk, "_PEOPLE", 3)
+    monkeypatch.setattr(bulk, "_APP_VALUES", 20)
+    assert_same(pose_lines[: len(pose_lines) // 3], 65_536)
 
 
 # -- every fault, formatted every way -----------------------------------------------------------
@@ -199,6 +255,72 @@ def test_switching_to_blocks_mid_stream_gives_the_same(lines: list[bytes]) -> No
     events += mixed.finish()
     assert [CART_EVENT_ADAPTER.dump_json(e) for e in events] == expected
     assert mixed.stats == one.stats
+
+
+FRAME_FAULTS = (
+    "spaces", "order", "extra", "conf", "exp", "int", "digits", "app-null", "app-short",
+    "app-none", "camera", "escaped", "back", "jump", "empty", "truncate", "crowd",
+)  # fmt: skip
+
+
+def mutate_frame(draw: st.DrawFn, line: bytes) -> bytes:
+    """A pose frame written another way a device might, or broken."""
+    msg = orjson.loads(line)
+    people = msg["people"]
+    how = draw(st.sampled_from(FRAME_FAULTS))
+    person = people[draw(st.integers(0, len(people) - 1))] if people else None
+    if how == "spaces":
+        return orjson.dumps(msg).replace(b'","', b'", "').replace(b":", b": ")
+    if how == "order":
+        return orjson.dumps({"t": msg["t"], **msg})
+    if how == "extra":
+        return orjson.dumps({**msg, "frame": 7})
+    if how == "truncate":
+        return line[: draw(st.integers(1, len(line) - 1))]
+    if how == "back":
+        msg["t"] -= draw(st.sampled_from([0.05, 0.15, 5.0]))
+    elif how == "jump":
+        msg["t"] += 3600.0
+    elif how == "empty":
+        msg["people"] = []
+    elif how == "camera":
+        msg["camera"] = "nowhere"
+    elif how == "escaped":
+        return line.replace(b'"camera":"cam-', b'"camera":"cam\\u002d', 1)
+    elif how == "crowd":
+        msg["people"] = people * draw(st.integers(2, 9))
+    elif person is not None:
+        k = draw(st.integers(0, 16))
+        if how == "conf":
+            person["kp"][k][2] = draw(st.sampled_from([1.5, -0.25, 1.0, 0.0]))
+        elif how in ("exp", "int", "digits"):
+            x = float(person["kp"][k][0])
+            text = {"exp": f"{x:e}", "int": str(round(x)), "digits": f"{x:.16f}"}[how]
+            data = orjson.dumps(msg)
+            old = orjson.dumps(person["kp"][k])
+            new = old.replace(orjson.dumps(person["kp"][k][0]), text.encode(), 1)
+            return data.replace(old, new, 1)
+        elif how == "app-null":
+            person["app"] = None
+        elif how == "app-short" and person.get("app"):
+            person["app"] = person["app"][:4]
+        elif how == "app-none":
+            person.pop("app", None)
+    return orjson.dumps(msg)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), size=st.integers(200, 20_000), sep=st.sampled_from([b"\n", b"\n", b"\r\n"]))
+def test_any_frames_in_blocks_give_what_they_give_line_by_line(
+    pose_lines: list[bytes], data: st.DataObject, size: int, sep: bytes
+) -> None:
+    """A stretch of the pose run with frames written every way, broken, late or far ahead."""
+    start = data.draw(st.integers(0, len(pose_lines) - 600))
+    feed = list(pose_lines[start : start + 600])
+    frames = [i for i, line in enumerate(feed) if line.startswith(b'{"type":"pose"')]
+    for i in data.draw(st.lists(st.sampled_from(frames), max_size=12)):
+        feed[i] = mutate_frame(data.draw, feed[i])
+    assert_same(feed, size, sep)
 
 
 # -- numbers ------------------------------------------------------------------------------------

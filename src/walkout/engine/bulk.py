@@ -1,15 +1,19 @@
-"""Still plates in bulk: a recording's weight lines for plates at rest, in compiled code.
+"""Recordings in bulk: weight lines of plates at rest, and pose frames, in compiled code.
 
 Nineteen lines in twenty of a store's recording are weight messages, and nearly all of them
 find their plate at rest: the engine only checks the mean of the message against the plate's
 baseline and updates the plate's noise estimate (:meth:`PlateDetector.feed`'s fast path). In
 Python that check, with parsing the line and passing it through the reorder buffer, is most of
-a replay's time. :class:`StillPlates` does it for a whole block of raw lines in one call of a
+a replay's time. :class:`BlockScanner` does it for a whole block of raw lines in one call of a
 function that numba compiles (:func:`_scan`): it parses each line that has exactly the form
 the recorder writes (``{"type":"weight","plate":...,"t":...,"hz":...,"g":[...]}``), and when
-the message's plate is at rest and stays so, applies it there and then. Every other line (a
-pose frame, a gate scan, a weight message that starts a change, anything it does not parse)
-goes back to the engine, which handles it as :meth:`Engine.feed_line` does.
+the message's plate is at rest and stays so, applies it there and then. Pose frames, most of
+the rest and the largest lines, it parses there too when they have exactly the recorder's form
+(``{"type":"pose","camera":...,"t":...,"people":[{"kp":[[x,y,c],...],"app":[...]},...]}``),
+into arrays: the engine takes each, in order, as a :class:`PoseArrays` (the tracker fuses
+frames as arrays), without a Python object per keypoint. Every other line (a gate scan, a
+weight message that starts a change, anything it does not parse) stops the scan and goes to
+the engine, which handles it as :meth:`Engine.feed_line` does, after the frames before it.
 
 The result is the same, bit for bit, as feeding the lines one by one
 (``tests/test_engine_bulk.py``):
@@ -19,6 +23,9 @@ The result is the same, bit for bit, as feeding the lines one by one
   running Python's ``sum`` adds floats), and numbers are parsed only where a double is exact
   to get (at most 15 digits and no exponent: the quotient of two exact doubles, correctly
   rounded); any other number sends its line to the engine.
+- **Same checks.** A line is parsed here only when the engine's own parser would accept it
+  with the same values (17 keypoints, confidences in [0, 1], 1 to 512 descriptor values), and
+  a frame only when its people all have a descriptor of one length, or none has.
 - **Same order where it matters.** A line the engine would queue behind a later one (out of
   order), or one far ahead of the stream, goes to the engine, which first catches up with
   the messages applied meanwhile (what is late depends on them). A message applied at once
@@ -38,17 +45,18 @@ The result is the same, bit for bit, as feeding the lines one by one
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 # The bounds that parse_fast checks (and the models): a line beyond them goes to the engine.
-from walkout.domain.messages import _HZ_MAX, _SAMPLES_MAX
+from walkout.domain.messages import _HZ_MAX, _SAMPLES_MAX, APP_MAX, COCO_KEYPOINTS
+from walkout.engine.people import PoseArrays
 from walkout.engine.shelf import STILL_MESSAGES, PlateDetector, ShelfParams, StillState
 
-#: Plate ids as compiled code looks them up (:func:`_id_table`).
+#: Plate (or camera) ids as compiled code looks them up (:func:`_id_table`).
 _Ids = tuple[np.ndarray, np.ndarray, np.ndarray]
 #: The state of lent plates: floats, integers, ring of times, ring of means (a row a plate).
 _State = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -59,16 +67,37 @@ _N_REF, _STILL_I, _LENT = range(3)
 # The stream's scalars shared with the engine's reorder buffer.
 _LATEST, _QUEUE_T, _MAX_JUMP = range(3)
 # Counters: messages applied here.
-_APPLIED = 0
+_N_APPLIED = 0
 
-# What :func:`_scan` returns: the block is done (up to an unfinished last line), or a line
-# for the engine.
-_DONE, _HAND = 0, 1
+#: The pose frames a scan parsed: integers (a row a frame), floats (a row a frame),
+#: keypoints of their people ``(P, 17, 3)`` and their descriptors' values end to end.
+_Frames = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# Columns of the integers: the frame's camera, where its people and their descriptors'
+# values end (they start where the previous frame's end), and its descriptors' length (0:
+# none).
+_E_CAMERA, _E_PEOPLE_END, _E_APP_END, _E_DIMS = range(4)
+# Columns of the floats: the frame's time, and the engine's newest message time and newest
+# queued time before it.
+_T_T, _T_LATEST, _T_QUEUE = range(3)
+# How many frames, people and descriptor values a scan parses before it hands them over.
+_FRAMES, _PEOPLE, _APP_VALUES = 2048, 8192, 8192 * 16
 
+# What :func:`_pose` makes of a line.
+_TAKEN, _OTHER, _FULL = range(3)
+# What :func:`_scan` returns: the block is done (up to an unfinished last line), a line
+# for the engine, or no room for more frames.
+_DONE, _HAND, _MORE = 0, 1, 2
+
+_N_KP = len(COCO_KEYPOINTS)
+_APP_MAX = APP_MAX
 _PREFIX = np.frombuffer(b'{"type":"weight","plate":"', dtype=np.uint8)
+_POSE_PREFIX = np.frombuffer(b'{"type":"pose","camera":"', dtype=np.uint8)
 _T_KEY = np.frombuffer(b'","t":', dtype=np.uint8)
 _HZ_KEY = np.frombuffer(b',"hz":', dtype=np.uint8)
 _G_KEY = np.frombuffer(b',"g":[', dtype=np.uint8)
+_PEOPLE_KEY = np.frombuffer(b',"people":[', dtype=np.uint8)
+_KP_KEY = np.frombuffer(b'{"kp":[', dtype=np.uint8)
+_APP_KEY = np.frombuffer(b',"app":[', dtype=np.uint8)
 #: Powers of ten that a double holds exactly.
 _POW10 = np.array([10.0**k for k in range(23)])
 #: CPython's ``sum`` of floats adds with Neumaier's compensation from 3.12 on.
@@ -157,7 +186,7 @@ def _plate(buf: np.ndarray, i: int, j: int, ids: _Ids) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _still(
+def _weight(
     buf: np.ndarray,
     i: int,
     end: int,
@@ -177,9 +206,8 @@ def _still(
         if buf[j] == 92:  # '\\': an escaped id
             return False
         j += 1
-    fs, ints, ring_t, ring_g = state
     p = _plate(buf, i, j, ids)
-    if p < 0 or ints[p, _LENT] == 0 or not _matches(buf, j, end, _T_KEY):
+    if p < 0 or state[1][p, _LENT] == 0 or not _matches(buf, j, end, _T_KEY):
         return False
     t, i = _number(buf, j + len(_T_KEY), end)
     if i < 0 or not _matches(buf, i, end, _HZ_KEY):
@@ -203,12 +231,43 @@ def _still(
         break
     if i + 2 != end or buf[i] != 93 or buf[i + 1] != 125:  # ']}' and the line's end
         return False
-    # The engine's admission (Engine._admit): in order and not far ahead.
-    if t < 0.0 or t < stream[_QUEUE_T] or t > stream[_LATEST] + stream[_MAX_JUMP]:
+    if not _in_order(t, stream) or not 0.0 < hz <= _HZ_MAX:
         return False
-    if not 0.0 < hz <= _HZ_MAX:
+    if not _at_rest(p, t, hz, samples, n, state, params):
         return False
-    # The detector's fast path (PlateDetector.feed), operation for operation.
+    _taken(t, stream)
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_order(t: float, stream: np.ndarray) -> bool:
+    """Whether the engine takes a message at ``t`` into its buffer in order (Engine._admit):
+    not before the newest queued, nor far ahead of the newest."""
+    return t >= 0.0 and t >= stream[_QUEUE_T] and t <= stream[_LATEST] + stream[_MAX_JUMP]
+
+
+@numba.njit(cache=True, nogil=True)
+def _taken(t: float, stream: np.ndarray) -> None:
+    """A message at ``t`` taken in order (applied here, or queued by the engine)."""
+    stream[_QUEUE_T] = t
+    if t > stream[_LATEST]:
+        stream[_LATEST] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _at_rest(
+    p: int,
+    t: float,
+    hz: float,
+    samples: np.ndarray,
+    n: int,
+    state: _State,
+    params: np.ndarray,
+) -> bool:
+    """The detector's fast path (PlateDetector.feed), operation for operation, on the samples
+    ``samples[:n]`` of lent plate ``p``: applied, or False (the plate would leave its rest;
+    nothing changed)."""
+    fs, ints, ring_t, ring_g = state
     if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
         return False
     gap = t - fs[p, _LAST]
@@ -249,10 +308,108 @@ def _still(
     fs[p, _SD] = sd
     trig = sd * params[2]
     fs[p, _TRIG] = trig if trig > params[3] else params[3]
-    stream[_QUEUE_T] = t
-    if t > stream[_LATEST]:
-        stream[_LATEST] = t
     return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _pose(
+    buf: np.ndarray,
+    i: int,
+    end: int,
+    cams: _Ids,
+    stream: np.ndarray,
+    frames: _Frames,
+    e: int,
+    used: np.ndarray,
+) -> int:
+    """The line ``buf[i:end]`` as a pose frame: TAKEN (a frame as the recorder writes it, of
+    a known camera, that the engine takes in order: entry ``e`` of ``frames`` now holds it,
+    its people after those of the entry before, or after those ``used`` holds, and the
+    stream's times move on), OTHER (anything else: nothing changed) or FULL (its people do
+    not fit in what is left of ``frames``: nothing changed)."""
+    if not _matches(buf, i, end, _POSE_PREFIX):
+        return _OTHER
+    i += len(_POSE_PREFIX)
+    j = i
+    while j < end and buf[j] != 34:  # '"'
+        if buf[j] == 92:  # '\\': an escaped id
+            return _OTHER
+        j += 1
+    c = _plate(buf, i, j, cams)
+    if c < 0 or not _matches(buf, j, end, _T_KEY):
+        return _OTHER
+    t, i = _number(buf, j + len(_T_KEY), end)
+    if i < 0 or not _matches(buf, i, end, _PEOPLE_KEY):
+        return _OTHER
+    i += len(_PEOPLE_KEY)
+    entries, times, kp, app = frames
+    person = entries[e - 1, _E_PEOPLE_END] if e else used[0]
+    a = entries[e - 1, _E_APP_END] if e else used[1]
+    dims = -1  # the frame's descriptor length (0: none), the same for all its people
+    if i < end and buf[i] == 93:  # ']': no one
+        i += 1
+    else:
+        while True:
+            if person == len(kp) or not _matches(buf, i, end, _KP_KEY):
+                return _FULL if person == len(kp) else _OTHER
+            i += len(_KP_KEY)
+            for k in range(_N_KP):
+                if i >= end or buf[i] != 91:  # '['
+                    return _OTHER
+                i += 1
+                for m in range(3):
+                    x, i = _number(buf, i, end)
+                    if i < 0 or i >= end or buf[i] != (44 if m < 2 else 93):  # ',' / ']'
+                        return _OTHER
+                    i += 1
+                    kp[person, k, m] = x
+                if not 0.0 <= kp[person, k, 2] <= 1.0:
+                    return _OTHER
+                if i >= end or buf[i] != (44 if k < _N_KP - 1 else 93):
+                    return _OTHER
+                i += 1
+            n = 0
+            if _matches(buf, i, end, _APP_KEY):
+                i += len(_APP_KEY)
+                while True:
+                    if n == _APP_MAX or a == len(app):
+                        return _FULL if a == len(app) else _OTHER
+                    x, i = _number(buf, i, end)
+                    if i < 0:
+                        return _OTHER
+                    app[a] = x
+                    a += 1
+                    n += 1
+                    if i < end and buf[i] == 44:  # ','
+                        i += 1
+                        continue
+                    break
+                if i >= end or buf[i] != 93:  # ']'
+                    return _OTHER
+                i += 1
+            if dims >= 0 and n != dims:
+                return _OTHER
+            dims = n
+            if i >= end or buf[i] != 125:  # '}'
+                return _OTHER
+            i += 1
+            person += 1
+            if i < end and buf[i] == 44:  # ','
+                i += 1
+                continue
+            if i < end and buf[i] == 93:  # ']'
+                i += 1
+                break
+            return _OTHER
+    if i + 1 != end or buf[i] != 125 or not _in_order(t, stream):  # '}' and the line's end
+        return _OTHER
+    _taken(t, stream)
+    entries[e, _E_CAMERA] = c
+    entries[e, _E_PEOPLE_END] = person
+    entries[e, _E_APP_END] = a
+    entries[e, _E_DIMS] = max(dims, 0)
+    times[e, _T_T] = t
+    return _TAKEN
 
 
 @numba.njit(cache=True, nogil=True)
@@ -261,28 +418,47 @@ def _scan(
     pos: int,
     final: bool,
     ids: _Ids,
+    cams: _Ids,
     state: _State,
     stream: np.ndarray,
     counts: np.ndarray,
     params: np.ndarray,
     samples: np.ndarray,
-) -> tuple[int, int, int]:
-    """Apply the lines of ``buf`` from ``pos`` on, until one is for the engine: (HAND, its
-    start, its end), or the block is done: (DONE, where its unfinished last line starts (the
-    block's end when ``final``), 0)."""
+    frames: _Frames,
+    used: np.ndarray,
+) -> tuple[int, int, int, int]:
+    """Go through the lines of ``buf`` from ``pos`` on, applying weight messages of plates at
+    rest and parsing pose frames into ``frames`` (after the people and descriptor values
+    ``used`` holds), until the block is done: (DONE, where its unfinished last line starts
+    (the block's end when ``final``), -, frames, -), a line needs the engine: (HAND, its start,
+    its end, frames), or
+    there is no room for more frames: (MORE, where the next line starts, -, frames, -)."""
     end = len(buf)
+    times = frames[1]
+    e = 0
     while pos < end:
         nl = pos
         while nl < end and buf[nl] != 10:  # '\n'
             nl += 1
         if nl == end and not final:
-            return _DONE, pos, 0
+            return _DONE, pos, 0, e
         if nl > pos:
-            if not _still(buf, pos, nl, ids, state, stream, params, samples):
-                return _HAND, pos, nl
-            counts[_APPLIED] += 1
+            latest, queue_t = stream[_LATEST], stream[_QUEUE_T]
+            if _weight(buf, pos, nl, ids, state, stream, params, samples):
+                counts[_N_APPLIED] += 1
+            else:
+                if e == len(times):
+                    return _MORE, pos, 0, e
+                got = _pose(buf, pos, nl, cams, stream, frames, e, used)
+                if got == _FULL:  # (a frame too large to record goes to the engine)
+                    return (_MORE, pos, 0, e) if e else (_HAND, pos, nl, e)
+                if got == _OTHER:
+                    return _HAND, pos, nl, e
+                times[e, _T_LATEST] = latest
+                times[e, _T_QUEUE] = queue_t
+                e += 1
         pos = nl + 1
-    return _DONE, end, 0
+    return _DONE, end, 0, e
 
 
 class OutOfOrder(RuntimeError):
@@ -291,19 +467,34 @@ class OutOfOrder(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Scanned:
-    """What one call of :meth:`StillPlates.scan` did."""
+class Taken:
+    """A pose frame that the engine takes into its buffer in order, parsed by a scan."""
 
+    frame: PoseArrays
+    latest: float
+    queue_t: float
+    """The engine's newest message time and newest queued time before it (with the messages
+    applied in compiled code up to it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """What one call of :meth:`BlockScanner.scan` did."""
+
+    taken: list[Taken]
+    """The frames for the engine to take in order, in the block's order (before the line
+    for the engine, if any)."""
     done: bool
     """The block is done; ``start`` is where its unfinished last line begins."""
     start: int
     stop: int
-    """Else the line for the engine is ``[start, stop)``."""
+    """Else, when ``stop`` > ``start``, the line ``[start, stop)`` is for the engine next (not
+    surely in order, or not parsed here); when not, the scan goes on at ``start``."""
     applied: int
     """Messages applied in compiled code: admitted in order, each the newest."""
     latest: float
     queue_t: float
-    """The engine's newest message time and newest queued time after them."""
+    """The engine's newest message time and newest queued time after all of them."""
 
 
 def _id_table(ids: Iterable[str]) -> _Ids:
@@ -323,17 +514,21 @@ def _id_table(ids: Iterable[str]) -> _Ids:
     return keys, offsets, table
 
 
-class StillPlates:
+class BlockScanner:
     """The still-path state of the plates lent to compiled code, and the scan over a block."""
 
     def __init__(
         self,
         plates: dict[str, PlateDetector],
         params: ShelfParams,
+        cameras: Sequence[str],
         max_jump_s: float,
         queued: Mapping[str, int],
     ) -> None:
-        """``queued``: how many messages of each plate wait in the engine's buffer now."""
+        """``cameras``: the ids of the cameras whose frames are parsed here (others go to the
+        engine); ``queued``: how many messages of each plate wait in the engine's buffer now."""
+        self._cameras = list(cameras)
+        self._camera_table = _id_table(self._cameras)
         self._ids = list(plates)
         self._index = {pid: p for p, pid in enumerate(self._ids)}
         self._detectors = list(plates.values())
@@ -351,23 +546,66 @@ class StillPlates:
             [params.baseline_alpha, params.noise_beta, params.trigger_k, params.trigger_min_g]
         )
         self._samples = np.zeros(_SAMPLES_MAX)
+        self._frames = self._frame_arrays()
+        #: People and descriptor values of ``_frames`` in frames handed over.
+        self._used = np.zeros(2, dtype=np.int64)
 
     def scan(
         self, buf: np.ndarray, pos: int, final: bool, latest: float, queue_t: float
     ) -> Scanned:
-        """Apply what can be of the lines of ``buf`` from ``pos`` on (see :func:`_scan`),
+        """Go through what can be of the lines of ``buf`` from ``pos`` on (see :func:`_scan`),
         given the engine's newest message time and newest queued time."""
         stream = self._stream
         stream[_LATEST], stream[_QUEUE_T] = latest, queue_t
-        before = int(self._counts[_APPLIED])
+        before = int(self._counts[_N_APPLIED])
         state = (self._fs, self._ints, self._ring_t, self._ring_g)
-        code, start, stop = _scan(
-            buf, pos, final, self._table, state, stream, self._counts, self._params, self._samples
-        )
-        applied = int(self._counts[_APPLIED]) - before
+        used = self._used
+        if used[0] > _PEOPLE // 2 or used[1] > _APP_VALUES // 2:
+            # Frames handed over are views of these arrays: fresh ones, not overwritten.
+            self._frames = (*self._frames[:2], *self._frame_arrays()[2:])
+            used[:] = 0
+        frames = self._frames
+        code, start, stop, n = _scan(
+            buf, pos, final, self._table, self._camera_table, state, stream, self._counts,
+            self._params, self._samples, frames, used,
+        )  # fmt: skip
+        applied = int(self._counts[_N_APPLIED]) - before
+        taken = self._taken(frames, n)
+        if n:
+            used[0], used[1] = frames[0][n - 1, _E_PEOPLE_END], frames[0][n - 1, _E_APP_END]
         return Scanned(
-            code == _DONE, start, stop, applied, float(stream[_LATEST]), float(stream[_QUEUE_T])
+            taken,
+            code == _DONE,
+            start,
+            stop if code == _HAND else start,
+            applied,
+            float(stream[_LATEST]),
+            float(stream[_QUEUE_T]),
         )
+
+    @staticmethod
+    def _frame_arrays() -> _Frames:
+        return (
+            np.empty((_FRAMES, 4), dtype=np.int64),
+            np.empty((_FRAMES, 3)),
+            np.empty((_PEOPLE, _N_KP, 3)),
+            np.empty(_APP_VALUES),
+        )
+
+    def _taken(self, frames: _Frames, n: int) -> list[Taken]:
+        """The first ``n`` frames parsed into ``frames``."""
+        entries, times, kp, app = frames
+        cameras = self._cameras
+        out: list[Taken] = []
+        people, values = self._used.tolist()
+        for (cam, people_end, app_end, dims), (t, latest, queue_t) in zip(
+            entries[:n].tolist(), times[:n].tolist(), strict=True
+        ):
+            descriptors = app[values:app_end].reshape(-1, dims) if dims else None
+            frame = PoseArrays(t, cameras[cam], kp[people:people_end], descriptors)
+            out.append(Taken(frame, latest, queue_t))
+            people, values = people_end, app_end
+        return out
 
     def handed(self, plate: str, t: float) -> None:
         """A message of ``plate`` at ``t`` goes into the engine's buffer: the plate's state

@@ -70,7 +70,7 @@ from walkout.domain.messages import (
 )
 from walkout.domain.store import Product, Store
 from walkout.domain.truth import Receipt, ReceiptLine, Receipts
-from walkout.engine.bulk import StillPlates
+from walkout.engine.bulk import BlockScanner
 from walkout.engine.identify import (
     Identification,
     IdentifyParams,
@@ -78,12 +78,12 @@ from walkout.engine.identify import (
     identify,
     lane_likelihoods,
 )
-from walkout.engine.people import HandEvidence, PeopleTracker, TrackerConfig
+from walkout.engine.people import HandEvidence, PeopleTracker, PoseArrays, TrackerConfig
 from walkout.engine.shelf import PendingRise, ShelfDetector, ShelfEvent, ShelfParams
 
 #: What the reorder buffer holds: a weight message's fields, or another message (a pose
 #: message's fields, or a model).
-_Other = PoseFields | PoseMsg | TrackMsg | GateMsg | ProductMsg
+_Other = PoseFields | PoseMsg | PoseArrays | TrackMsg | GateMsg | ProductMsg
 _Item = WeightFields | _Other
 
 
@@ -422,7 +422,7 @@ class Engine:
         self._receipts: list[Receipt] = []
         # Bulk feeding (feed_block): plates at rest lent to compiled code, and the unfinished
         # line of the last block.
-        self._bulk: StillPlates | None = None
+        self._bulk: BlockScanner | None = None
         self._tail = b""
 
     # -- input -------------------------------------------------------------------------------
@@ -449,8 +449,12 @@ class Engine:
         if bulk is None:
             queued = Counter(i.plate for i in self._queue if type(i) is WeightFields)
             queued.update(i.plate for _, _, i in self._heap if type(i) is WeightFields)
-            bulk = self._bulk = StillPlates(
-                self.shelf.detectors, self.shelf.params, self._max_jump, queued
+            bulk = self._bulk = BlockScanner(
+                self.shelf.detectors,
+                self.shelf.params,
+                self.people.cameras.ids,
+                self._max_jump,
+                queued,
             )
         data = self._tail + block if self._tail else block
         buf = np.frombuffer(data, dtype=np.uint8)
@@ -459,14 +463,21 @@ class Engine:
         while True:
             scan = bulk.scan(buf, pos, final, self._latest, self._queue_t)
             if scan.applied:
-                self._latest, self._queue_t = scan.latest, scan.queue_t
                 self._jumped = 0
                 self.stats.messages += scan.applied
                 self.shelf.stats.messages += scan.applied
+            for taken in scan.taken:  # in order: the engine's clocks as they were before each
+                self._latest, self._queue_t = taken.latest, taken.queue_t
+                out += self._drain(taken.latest - self._window)
+                out += self._admit(taken.frame.t, taken.frame)
+            self._latest, self._queue_t = scan.latest, scan.queue_t
             start, stop = scan.start, scan.stop
             if scan.done:
                 self._tail = data[start:]
                 return out
+            if stop == start:  # no room for more frames
+                pos = start
+                continue
             # Catch up with the messages applied meanwhile, as feeding them one by one would
             # have: what is late for the next line depends on it.
             out += self._drain(self._latest - self._window)
@@ -635,7 +646,7 @@ class Engine:
 
     def _process(self, msg: _Other) -> list[CartEvent]:
         """Everything but weights (see ``_drain``)."""
-        if isinstance(msg, PoseFields | PoseMsg):
+        if isinstance(msg, PoseFields | PoseMsg | PoseArrays):
             self.people.feed_pose(msg)
             self._people_t = msg.t
         elif isinstance(msg, TrackMsg):

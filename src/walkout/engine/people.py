@@ -270,6 +270,20 @@ class HandEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class PoseArrays:
+    """A pose frame as arrays: the values of a :class:`PoseFields` whose people all have a
+    descriptor of one length, or none (a recording's frames parsed in compiled code,
+    :mod:`walkout.engine.bulk`)."""
+
+    t: float
+    camera: str
+    #: The people's keypoints ``(P, 17, 3)``: x, y and confidence.
+    kp: FloatArray
+    #: Their appearance descriptors ``(P, D)``, or None.
+    app: FloatArray | None
+
+
+@dataclass(frozen=True, slots=True)
 class TrackPoint:
     """One observation of a person: floor position, head and hands (left, right; None = unseen)."""
 
@@ -594,16 +608,18 @@ class PeopleTracker:
         self._exits_out: list[ExitEvent] = []
         self._losses_out: list[LostTrack] = []
         self._continued_out: list[Continuation] = []
-        # Pose frames waiting for their window: times, camera indices and detections.
+        # Pose frames waiting for their window: times, camera indices, keypoints (P, 17, 3)
+        # and descriptors (P, D), None for a frame without any.
         self._frame_t: list[float] = []
         self._frame_cam: list[int] = []
-        self._frame_people: list[Sequence[PosePerson | PersonFields]] = []
+        self._frame_kp: list[FloatArray] = []
+        self._frame_app: list[FloatArray | None] = []
         self._window: int | None = None  # index of the open pose window
         self._app_dims: int | None = None  # the length of appearance descriptors
 
     # -- input -----------------------------------------------------------------------------
 
-    def feed_pose(self, msg: PoseFrame) -> None:
+    def feed_pose(self, msg: PoseFrame | PoseArrays) -> None:
         """One camera frame. Frames must come in time order (windows before it are closed)."""
         st = self._stats
         st.pose_messages += 1
@@ -615,7 +631,8 @@ class PeopleTracker:
         if msg.t < self._window * w:
             st.late_messages += 1
             return
-        if not msg.people:
+        arrays = type(msg) is PoseArrays
+        if not (len(msg.kp) if arrays else msg.people):  # type: ignore[union-attr]
             st.empty_frames += 1
             return
         cam = self.cameras.index.get(msg.camera)
@@ -624,7 +641,15 @@ class PeopleTracker:
             return
         self._frame_t.append(msg.t)
         self._frame_cam.append(cam)
-        self._frame_people.append(msg.people)
+        if arrays:
+            self._frame_kp.append(msg.kp)  # type: ignore[union-attr]
+            self._frame_app.append(self._descriptors(msg.app))  # type: ignore[union-attr]
+        else:
+            people = msg.people  # type: ignore[union-attr]
+            values = chain.from_iterable(chain.from_iterable(map(_keypoints, people)))
+            kp = np.fromiter(values, float, len(people) * _N_KP * 3).reshape(-1, _N_KP, 3)
+            self._frame_kp.append(kp)
+            self._frame_app.append(self._person_descriptors(people))
 
     def feed_track(self, msg: TrackMsg) -> None:
         """People tracked in 3-D by an external system, under its ids."""
@@ -869,15 +894,12 @@ class PeopleTracker:
         cfg = self.config
         frame_t = np.asarray(self._frame_t[:n_frames])
         cams = np.asarray(self._frame_cam[:n_frames], dtype=np.intp)
-        people = self._frame_people[:n_frames]
-        del self._frame_t[:n_frames], self._frame_cam[:n_frames], self._frame_people[:n_frames]
-        # The window's keypoints flattened into one preallocated array: far cheaper than
-        # np.array on nested lists, or one array per frame.
-        counts = [len(p) for p in people]
-        persons = list(chain.from_iterable(people))
-        values = chain.from_iterable(chain.from_iterable(map(_keypoints, persons)))
-        kp = np.fromiter(values, float, sum(counts) * _N_KP * 3).reshape(-1, _N_KP, 3)
-        app = self._descriptors(persons)
+        kps, apps = self._frame_kp[:n_frames], self._frame_app[:n_frames]
+        del self._frame_t[:n_frames], self._frame_cam[:n_frames]
+        del self._frame_kp[:n_frames], self._frame_app[:n_frames]
+        counts = [len(k) for k in kps]
+        kp = np.concatenate(kps)
+        app = self._window_descriptors(apps, counts)
         frame = np.repeat(np.arange(n_frames), counts)
         seen = kp[..., 2] > 0
         strong = seen.sum(-1) >= cfg.min_keypoints
@@ -992,24 +1014,46 @@ class PeopleTracker:
                 tr.misses += 1
         self._settle_tentative(t_ref)
 
-    def _descriptors(self, persons: Sequence[PosePerson | PersonFields]) -> FloatArray | None:
-        """The detections' appearance descriptors as unit rows ``(N, D)`` (NaN: none, or not of
-        the length the first one had), or None when none has one or the cue is off."""
-        if self.config.app_weight <= 0 or all(p.app is None for p in persons):
+    def _person_descriptors(self, people: Sequence[PosePerson | PersonFields]) -> FloatArray | None:
+        """A frame's descriptors as rows ``(P, D)`` (NaN: none, or not of the length the first
+        one had), or None when none has one or the cue is off."""
+        if self.config.app_weight <= 0 or all(p.app is None for p in people):
             return None
         if self._app_dims is None:
-            self._app_dims = next(len(p.app) for p in persons if p.app is not None)
+            self._app_dims = next(len(p.app) for p in people if p.app is not None)
         dims = self._app_dims
-        apps = [p.app for p in persons]
+        apps = [p.app for p in people]
         try:  # usually every detection has one of the same length: one conversion
             out = np.array(apps, dtype=float)
         except (TypeError, ValueError):  # None, or lengths that differ
             out = np.empty(0)
-        if out.shape != (len(persons), dims):
-            out = np.full((len(persons), dims), np.nan)
+        if out.shape != (len(people), dims):
+            out = np.full((len(people), dims), np.nan)
             for i, a in enumerate(apps):
                 if a is not None and len(a) == dims:
                     out[i] = a
+        return out
+
+    def _descriptors(self, app: FloatArray | None) -> FloatArray | None:
+        """A frame's descriptors ``(P, D)`` as :meth:`_person_descriptors` gives them."""
+        if app is None or self.config.app_weight <= 0:
+            return None
+        if self._app_dims is None:
+            self._app_dims = app.shape[1]
+        if app.shape[1] != self._app_dims:
+            return np.full((len(app), self._app_dims), np.nan)
+        return app
+
+    def _window_descriptors(
+        self, apps: Sequence[FloatArray | None], counts: Sequence[int]
+    ) -> FloatArray | None:
+        """A window's descriptors as unit rows ``(N, D)`` (NaN: none), or None when no frame
+        has any."""
+        if all(a is None for a in apps):
+            return None
+        dims = self._app_dims or 0  # (known once a frame had descriptors)
+        rows = zip(apps, counts, strict=True)
+        out = np.concatenate([np.full((n, dims), np.nan) if a is None else a for a, n in rows])
         norm = np.linalg.norm(out, axis=1, keepdims=True)
         unit: FloatArray = out / np.where(norm > 1e-9, norm, np.nan)
         return unit

@@ -36,6 +36,37 @@ def test_bank_handles_mixed_cameras_and_pixels_beyond_the_image() -> None:
         assert np.degrees(np.arccos(min(1.0, float(want[0] @ got[row, 0])))) < 0.05
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), margin=st.sampled_from([0.0, 300.0, 1e6]))
+def test_bank_rays_are_the_bilinear_grid_turned_into_the_world(seed: int, margin: float) -> None:
+    """The compiled rays against the same arithmetic in numpy: each pixel's grid cell (its
+    integer part, clipped to the grid), the four corners weighed bilinearly, rotated into the
+    world and normalised; pixels beyond the image extrapolate from the border cells."""
+    rng = np.random.default_rng(seed)
+    n = 50
+    cam = rng.integers(0, len(BANK), n)
+    size = np.array([(c.width, c.height) for c in STORE.cameras])[cam]
+    uv = rng.uniform(-margin, size[:, None, :] + margin, (n, 17, 2))
+    f = uv / BANK.steps[cam][:, None, None]
+    i = np.minimum(np.maximum(np.floor(f), 0), BANK.last_cell[cam][:, None, :]).astype(int)
+    a = f - i
+    g = BANK.grid[cam[:, None], i[..., 1], i[..., 0]]
+    right = BANK.grid[cam[:, None], i[..., 1], i[..., 0] + 1]
+    below = BANK.grid[cam[:, None], i[..., 1] + 1, i[..., 0]]
+    corner = BANK.grid[cam[:, None], i[..., 1] + 1, i[..., 0] + 1]
+    au, av = a[..., :1], a[..., 1:]
+    xy = (1 - au) * (1 - av) * g + au * (1 - av) * right + (1 - au) * av * below + au * av * corner
+    d = np.concatenate([xy, np.ones((n, 17, 1))], -1) @ BANK.rotations[cam]
+    want = d / np.linalg.norm(d, axis=-1, keepdims=True)
+    np.testing.assert_allclose(BANK.rays(cam, uv), want, rtol=0, atol=1e-12)
+
+
+def test_a_pixel_that_is_not_a_number_gives_a_ray_that_is_not_one() -> None:
+    got = BANK.rays(np.array([0, 1]), np.array([[[np.nan, 10.0]], [[10.0, 20.0]]]))
+    assert np.isnan(got[0]).all()
+    assert np.isfinite(got[1]).all()
+
+
 def _views(point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact rays from every camera of the store to one point: origins, dirs ``(C, 1, 3)``."""
     dirs = point - BANK.centres

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import attrgetter
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
@@ -1946,22 +1947,94 @@ def _floor_points(
     squares, with the height pulled towards :data:`_HEIGHT`. (Cutting each ray at a nominal
     height instead errs by a metre for a short person seen at a grazing angle.) ``proj`` are
     the keypoint rays' :func:`projectors`."""
-    w = np.where(seen, _FLOOR_WEIGHT, 0.0)
-    # Residual of keypoint k: (I - d dᵀ)(A_k u - c) with u = (x, y, h), A_k = diag(1, 1, f_k).
-    proj = w[..., None, None] * proj
-    a = _FLOOR_A
-    gram = (proj * _FLOOR_AA).sum(1)  # (N, 3, 3)
-    # P_k c for every keypoint k, as one (17·3 × 3) matrix product per detection.
-    proj_c = (proj.reshape(len(proj), -1, 3) @ centres[:, :, None]).reshape(-1, _N_KP, 3)
-    rhs = (a * proj_c).sum(1)  # (N, 3)
-    # Prior: the nominal height, and (very weakly) the floor below the camera.
-    gram += _FLOOR_PULL
-    rhs += _FLOOR_REG * np.concatenate([centres[:, :2], np.full((len(centres), 1), _HEIGHT)], 1)
-    u = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    points = u[:, None, :] * a  # (N, K, 3)
-    ahead = row_dot(points - centres[:, None, :], dirs) > 0
-    ok = ((w > 0) & ahead).any(-1) & (u[:, 2] > 0.8) & (u[:, 2] < 2.4)
+    u = np.empty((len(centres), 3))
+    ok = np.empty(len(centres), dtype=np.bool_)
+    _floor_fit(centres, dirs, proj, seen, _FLOOR_WEIGHT, _FLOOR_A, _FLOOR_AA, _FLOOR_REG, u, ok)
     return u[:, :2], ok, u[:, 2]
+
+
+@numba.njit(cache=True, nogil=True)
+def _floor_fit(
+    centres: np.ndarray,
+    dirs: np.ndarray,
+    proj: np.ndarray,
+    seen: np.ndarray,
+    weight: np.ndarray,
+    a: np.ndarray,
+    aa: np.ndarray,
+    reg: np.ndarray,
+    u: np.ndarray,
+    ok: np.ndarray,
+) -> None:
+    """:func:`_floor_points` into ``u (N, 3)`` (x, y, height) and ``ok (N,)``: the residual
+    of keypoint k is ``w_k P_k (A_k u - c)`` (``P_k`` its ray's projector, ``A_k = diag(a_k)``,
+    ``aa`` their outer products, ``c`` the camera centre), so u solves ``(Σ w_k A_k P_k A_k +
+    R) u = Σ w_k A_k P_k c + R u0`` with the prior's pull ``R = diag(reg)`` towards ``u0 =
+    (c_x, c_y, nominal height)``. A fit counts when a seen keypoint lies ahead of its camera
+    and the height is a person's."""
+    gram = np.empty((3, 3))
+    rhs = np.empty(3)
+    for n in range(len(centres)):
+        c = centres[n]
+        gram[:] = 0.0
+        rhs[:] = 0.0
+        for k in range(proj.shape[1]):
+            if not seen[n, k] or weight[k] == 0.0:
+                continue
+            w = weight[k]
+            pk = proj[n, k]
+            for i in range(3):
+                wp0, wp1, wp2 = w * pk[i, 0], w * pk[i, 1], w * pk[i, 2]
+                rhs[i] += a[k, i] * (wp0 * c[0] + wp1 * c[1] + wp2 * c[2])
+                gram[i, 0] += wp0 * aa[k, i, 0]
+                gram[i, 1] += wp1 * aa[k, i, 1]
+                gram[i, 2] += wp2 * aa[k, i, 2]
+        for i in range(3):
+            gram[i, i] += reg[i]
+        rhs[0] += reg[0] * c[0]
+        rhs[1] += reg[1] * c[1]
+        rhs[2] += reg[2] * _HEIGHT
+        x = _solve3(gram, rhs)
+        for i in range(3):
+            u[n, i] = x[i]
+        ahead = False
+        for k in range(proj.shape[1]):
+            if seen[n, k] and weight[k] > 0.0:
+                along = 0.0
+                for i in range(3):
+                    along += (x[i] * a[k, i] - c[i]) * dirs[n, k, i]
+                if along > 0.0:
+                    ahead = True
+                    break
+        ok[n] = ahead and 0.8 < x[2] < 2.4
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The solution of the 3×3 system ``m x = b`` by Gaussian elimination with partial
+    pivoting (``m`` and ``b`` are left as they were)."""
+    a = m.copy()
+    x = b.copy()
+    for col in range(3):
+        piv = col
+        for r in range(col + 1, 3):
+            if abs(a[r, col]) > abs(a[piv, col]):
+                piv = r
+        if piv != col:
+            for j in range(3):
+                a[col, j], a[piv, j] = a[piv, j], a[col, j]
+            x[col], x[piv] = x[piv], x[col]
+        for r in range(col + 1, 3):
+            f = a[r, col] / a[col, col]
+            for j in range(col, 3):
+                a[r, j] -= f * a[col, j]
+            x[r] -= f * x[col]
+    for r in range(2, -1, -1):
+        s = x[r]
+        for j in range(r + 1, 3):
+            s -= a[r, j] * x[j]
+        x[r] = s / a[r, r]
+    return x
 
 
 def _assign(

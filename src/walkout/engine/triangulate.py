@@ -1,13 +1,16 @@
 """Multi-camera geometry for the people tracker: batched pixel rays and ray triangulation.
 
 Everything works on many keypoints of many cameras at once, so that one frame window of a
-40-camera store costs a handful of numpy calls rather than one call per detection.
+40-camera store costs a handful of numpy calls rather than one call per detection; the rays
+of every keypoint, a loop over keypoints, are compiled (numba).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -56,34 +59,67 @@ class CameraBank:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def normalized(self, cam: IntArray, uv: FloatArray) -> FloatArray:
-        """Undistorted normalised coordinates ``(N, K, 2)`` of pixels ``uv (N, K, 2)``;
-        ``cam (N,)`` holds each row's camera index."""
-        f = uv / self.steps[cam][:, None, None]
-        # Truncation is the floor for f >= 0, and every f < 0 is clipped to cell 0 anyway.
-        i = np.minimum(np.maximum(f.astype(np.intp), 0), self.last_cell[cam][:, None, :])
-        a = f - i
-        nv, nu = self.grid.shape[1:3]
-        base = (cam[:, None] * nv + i[..., 1]) * nu + i[..., 0]
-        corners = self.grid.reshape(-1, 2).take(base[..., None] + (0, 1, nu, nu + 1), axis=0)
-        au, av = a[..., 0], a[..., 1]
-        bu, bv = 1 - au, 1 - av
-        w = np.empty((*au.shape, 4))
-        np.multiply(bu, bv, out=w[..., 0])
-        np.multiply(au, bv, out=w[..., 1])
-        np.multiply(bu, av, out=w[..., 2])
-        np.multiply(au, av, out=w[..., 3])
-        out: FloatArray = np.matmul(w[..., None, :], corners)[..., 0, :]
+    def rays(self, cam: IntArray, uv: FloatArray) -> FloatArray:
+        """Unit world directions ``(N, K, 3)`` through pixels ``uv (N, K, 2)`` (``cam (N,)``
+        holds each row's camera index); the rays start at ``self.centres[cam]``."""
+        out = np.empty((*uv.shape[:2], 3))
+        _rays(cam, uv, self.steps, self.last_cell, self.grid, self.rotations, out)
         return out
 
-    def rays(self, cam: IntArray, uv: FloatArray) -> FloatArray:
-        """Unit world directions ``(N, K, 3)`` through pixels ``uv (N, K, 2)``; the rays start
-        at ``self.centres[cam]``."""
-        xy = self.normalized(cam, uv)
-        d_cam = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
-        dirs: FloatArray = np.matmul(d_cam, self.rotations[cam])  # Rᵀ·d for row vectors
-        dirs /= row_norm(dirs)[..., None]
-        return dirs
+
+#: Where numpy's float-to-integer conversion saturates (to the least integer, as x86 does).
+_INT_LIMIT = 2.0**63
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cell(f: float, last: int) -> int:
+    """The grid cell of coordinate ``f`` (in cells): its integer part, within ``[0, last]``
+    (0 for NaN and for values no integer holds)."""
+    if not -_INT_LIMIT <= f < _INT_LIMIT:
+        return 0
+    i = int(f)  # truncation: the floor for f >= 0, and every f < 0 is clipped to 0 anyway
+    return min(max(i, 0), last)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rays(
+    cam: np.ndarray,
+    uv: np.ndarray,
+    steps: np.ndarray,
+    last_cell: np.ndarray,
+    grid: np.ndarray,
+    rotations: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """:meth:`CameraBank.rays` into ``out``: each pixel undistorted by bilinear interpolation
+    of its camera's grid (beyond the image, extrapolated from the border cells), turned into
+    the world by the camera's rotation and normalised."""
+    for n in range(uv.shape[0]):
+        c = cam[n]
+        step, last_u, last_v = steps[c], last_cell[c, 0], last_cell[c, 1]
+        r = rotations[c]
+        g = grid[c]
+        for k in range(uv.shape[1]):
+            fu = uv[n, k, 0] / step
+            fv = uv[n, k, 1] / step
+            iu = _cell(fu, last_u)
+            iv = _cell(fv, last_v)
+            au = fu - iu
+            av = fv - iv
+            bu = 1.0 - au
+            bv = 1.0 - av
+            w0, w1, w2, w3 = bu * bv, au * bv, bu * av, au * av
+            x = w0 * g[iv, iu, 0] + w1 * g[iv, iu + 1, 0] + w2 * g[iv + 1, iu, 0]
+            x += w3 * g[iv + 1, iu + 1, 0]
+            y = w0 * g[iv, iu, 1] + w1 * g[iv, iu + 1, 1] + w2 * g[iv + 1, iu, 1]
+            y += w3 * g[iv + 1, iu + 1, 1]
+            dx = x * r[0, 0] + y * r[1, 0] + r[2, 0]  # Rᵀ·(x, y, 1)
+            dy = x * r[0, 1] + y * r[1, 1] + r[2, 1]
+            dz = x * r[0, 2] + y * r[1, 2] + r[2, 2]
+            norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+            out[n, k, 0] = dx / norm
+            out[n, k, 1] = dy / norm
+            out[n, k, 2] = dz / norm
 
 
 def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:

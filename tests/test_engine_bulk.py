@@ -318,7 +318,7 @@ def test_any_frames_in_blocks_give_what_they_give_line_by_line(
     start = data.draw(st.integers(0, len(pose_lines) - 600))
     feed = list(pose_lines[start : start + 600])
     frames = [i for i, line in enumerate(feed) if line.startswith(b'{"type":"pose"')]
-    for i in data.draw(st.lists(st.sampled_from(frames), max_size=12)):
+    for i in data.draw(st.lists(st.sampled_from(frames), max_size=12, unique=True)):
         feed[i] = mutate_frame(data.draw, feed[i])
     assert_same(feed, size, sep)
 

@@ -60,10 +60,10 @@ from walkout.engine.triangulate import (
     IntArray,
     RayBundle,
     projectors,
-    ray_distances,
     ray_gaps,
     row_dot,
     row_norm,
+    solve3,
 )
 
 _N_KP = len(COCO_KEYPOINTS)
@@ -1684,27 +1684,70 @@ def _match_cost(
     ``_COMPARE_M`` of the track's body centre. Tentative tracks cost a little more, so known
     people get their detections first.
     """
-    shift = state.vel3[None, :, :2] * dt[:, None, None]  # (N, M, 2)
-    at = state.pos[None] + shift
-    off = floor[:, None, :] - at
-    floor_d = np.sqrt(off[..., 0] * off[..., 0] + off[..., 1] * off[..., 1])
-    cost = np.where(floor_ok[:, None], floor_d * (cfg.match_m / cfg.match_floor_m), np.inf)
-    mid = (dirs * seen[..., None]).sum(1)
-    mid /= np.maximum(row_norm(mid), 1e-9)[:, None]
-    body = np.concatenate([at, np.full((*at.shape[:2], 1), _BODY_Z)], axis=-1)
-    near = ray_distances(body, centres[:, None, :], mid[:, None, :]) < _COMPARE_M
-    n, m = np.nonzero(near)
-    if n.size:
-        w = state.prior[m] - centres[n, None, :]  # (P, 17, 3)
-        w[..., :2] += shift[n, m, None, :]
-        along = row_dot(w, dirs[n])
-        dist = np.sqrt(np.maximum(row_dot(w, w) - along**2, 0.0))
-        mask = seen[n] & state.valid[m]
-        count = mask.sum(-1)
-        mean = np.where(mask, np.minimum(dist, 2 * cfg.match_m), 0.0).sum(-1) / np.maximum(count, 1)
-        cost[n, m] = np.where(count >= 3, mean, cost[n, m])
-    out: FloatArray = cost + np.where(state.confirmed, 0.0, 0.05)[None]
+    out = np.empty((len(dirs), len(state.pos)))
+    _match_costs(
+        state.pos, state.vel3, state.prior, state.valid, state.confirmed, dt, centres, dirs,
+        seen, floor, floor_ok, cfg.match_m, cfg.match_floor_m, out,
+    )  # fmt: skip
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _match_costs(
+    pos: np.ndarray,
+    vel3: np.ndarray,
+    prior: np.ndarray,
+    valid: np.ndarray,
+    confirmed: np.ndarray,
+    dt: np.ndarray,
+    centres: np.ndarray,
+    dirs: np.ndarray,
+    seen: np.ndarray,
+    floor: np.ndarray,
+    floor_ok: np.ndarray,
+    match_m: float,
+    match_floor_m: float,
+    out: np.ndarray,
+) -> None:
+    """:func:`_match_cost` into ``out (N, M)``."""
+    n_kp = dirs.shape[1]
+    for n in range(len(dirs)):
+        cx, cy, cz = centres[n, 0], centres[n, 1], centres[n, 2]
+        mx = my = mz = 0.0  # the detection's mean ray
+        for k in range(n_kp):
+            if seen[n, k]:
+                mx += dirs[n, k, 0]
+                my += dirs[n, k, 1]
+                mz += dirs[n, k, 2]
+        norm = max(math.sqrt(mx * mx + my * my + mz * mz), 1e-9)
+        mx, my, mz = mx / norm, my / norm, mz / norm
+        for m in range(len(pos)):
+            sx, sy = vel3[m, 0] * dt[n], vel3[m, 1] * dt[n]
+            ax, ay = pos[m, 0] + sx, pos[m, 1] + sy
+            if floor_ok[n]:
+                ox, oy = floor[n, 0] - ax, floor[n, 1] - ay
+                cost = math.sqrt(ox * ox + oy * oy) * (match_m / match_floor_m)
+            else:
+                cost = math.inf
+            # Keypoints are compared where the mean ray passes near the body's centre.
+            wx, wy, wz = ax - cx, ay - cy, _BODY_Z - cz
+            along = wx * mx + wy * my + wz * mz
+            if math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0)) < _COMPARE_M:
+                count = 0
+                total = 0.0
+                for k in range(n_kp):
+                    if not (seen[n, k] and valid[m, k]):
+                        continue
+                    wx = prior[m, k, 0] - cx + sx
+                    wy = prior[m, k, 1] - cy + sy
+                    wz = prior[m, k, 2] - cz
+                    along = wx * dirs[n, k, 0] + wy * dirs[n, k, 1] + wz * dirs[n, k, 2]
+                    dist = math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0))
+                    total += min(dist, 2 * match_m)
+                    count += 1
+                if count >= 3:
+                    cost = total / count
+            out[n, m] = cost + (0.0 if confirmed[m] else 0.05)
 
 
 def _known_look(tr: _Track | LostTrack, cfg: TrackerConfig) -> FloatArray | None:
@@ -1883,19 +1926,52 @@ def _height_cut(
     keypoint's usual height for that stature, the points weighed by the square of the ray's
     steepness (a metre of height moves a grazing ray's cut far across the floor); rays flatter
     than :data:`_CUT_DZ` are not used."""
+    out = np.empty((len(stature), 2))
+    ok = np.empty(len(stature), dtype=np.bool_)
+    _cut_fit(origins, dirs, seen, group, stature, _FRACTION, _IS_BODY, _CUT_DZ, out, ok)
+    return out, ok
+
+
+@numba.njit(cache=True, nogil=True)
+def _cut_fit(
+    origins: np.ndarray,
+    dirs: np.ndarray,
+    seen: np.ndarray,
+    group: np.ndarray,
+    stature: np.ndarray,
+    fraction: np.ndarray,
+    body: np.ndarray,
+    min_dz: float,
+    out: np.ndarray,
+    ok: np.ndarray,
+) -> None:
+    """:func:`_height_cut` into ``out (G, 2)`` and ``ok (G,)``: per person, the mean of the
+    cut points of its detections' steep body rays, weighed by ``dz²``."""
     n = len(stature)
-    dz = dirs[..., 2]
-    steep = np.abs(dz) > _CUT_DZ
-    z = stature[group][:, None] * _FRACTION
-    s = (z - origins[:, None, 2]) / np.where(steep, dz, 1.0)
-    w = np.where(seen & _IS_BODY & steep & (s > 0), dz * dz, 0.0)  # False for NaN
-    cut = origins[:, None, :2] + np.where(w > 0, s, 0.0)[..., None] * dirs[..., :2]
-    total = np.bincount(group, w.sum(-1), minlength=n)
-    sums = np.stack(
-        [np.bincount(group, (w * cut[..., i]).sum(-1), minlength=n) for i in (0, 1)], -1
-    )
-    out: FloatArray = sums / np.maximum(total, 1e-12)[:, None]
-    return out, total > 0
+    total = np.zeros(n)
+    sums = np.zeros((n, 2))
+    for d in range(len(origins)):
+        g = group[d]
+        ox, oy, oz = origins[d, 0], origins[d, 1], origins[d, 2]
+        w_sum = x_sum = y_sum = 0.0
+        for k in range(dirs.shape[1]):
+            dz = dirs[d, k, 2]
+            if not (seen[d, k] and body[k] and abs(dz) > min_dz):
+                continue
+            s = (stature[g] * fraction[k] - oz) / dz
+            if s > 0.0:  # False for NaN: a stature not known
+                w = dz * dz
+                w_sum += w
+                x_sum += w * (ox + s * dirs[d, k, 0])
+                y_sum += w * (oy + s * dirs[d, k, 1])
+        total[g] += w_sum
+        sums[g, 0] += x_sum
+        sums[g, 1] += y_sum
+    for g in range(n):
+        norm = max(total[g], 1e-12)
+        out[g, 0] = sums[g, 0] / norm
+        out[g, 1] = sums[g, 1] / norm
+        ok[g] = total[g] > 0.0
 
 
 def _distinct(
@@ -1994,7 +2070,7 @@ def _floor_fit(
         rhs[0] += reg[0] * c[0]
         rhs[1] += reg[1] * c[1]
         rhs[2] += reg[2] * _HEIGHT
-        x = _solve3(gram, rhs)
+        x = solve3(gram, rhs)
         for i in range(3):
             u[n, i] = x[i]
         ahead = False
@@ -2007,34 +2083,6 @@ def _floor_fit(
                     ahead = True
                     break
         ok[n] = ahead and 0.8 < x[2] < 2.4
-
-
-@numba.njit(cache=True, nogil=True)
-def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The solution of the 3×3 system ``m x = b`` by Gaussian elimination with partial
-    pivoting (``m`` and ``b`` are left as they were)."""
-    a = m.copy()
-    x = b.copy()
-    for col in range(3):
-        piv = col
-        for r in range(col + 1, 3):
-            if abs(a[r, col]) > abs(a[piv, col]):
-                piv = r
-        if piv != col:
-            for j in range(3):
-                a[col, j], a[piv, j] = a[piv, j], a[col, j]
-            x[col], x[piv] = x[piv], x[col]
-        for r in range(col + 1, 3):
-            f = a[r, col] / a[col, col]
-            for j in range(col, 3):
-                a[r, j] -= f * a[col, j]
-            x[r] -= f * x[col]
-    for r in range(2, -1, -1):
-        s = x[r]
-        for j in range(r + 1, 3):
-            s -= a[r, j] * x[j]
-        x[r] = s / a[r, r]
-    return x
 
 
 def _assign(

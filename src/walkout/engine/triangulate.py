@@ -194,28 +194,10 @@ class RayBundle:
     ) -> None:
         self.origins, self.dirs, self.group = origins, dirs, group
         self.member = (group[None, :] == np.arange(n_groups)[:, None]).astype(float)  # (G, N)
-        # Each detection's place among its person's (for a dense (G, most, K) layout).
-        order = np.argsort(group, kind="stable")
-        counts = np.bincount(group, minlength=n_groups)
-        self.rank = np.empty(len(group), dtype=np.intp)
-        self.rank[order] = np.arange(len(group)) - (np.cumsum(counts) - counts)[group[order]]
-        self.most = int(counts.max(initial=0))
         # Ray i's residual to a point p is P_i (p - o_i), with P_i = I - d_i d_iᵀ.
         self.proj = projectors(dirs) if proj is None else proj  # (N, K, 3, 3)
         self.proj_c = origins - dirs * row_dot(dirs, origins)[..., None]  # P_i o_i
         self.weights = np.where(weights > 0, weights, 0.0)
-        self.sums = self._sums(self.weights)
-
-    def _sums(self, w: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Each person's normal equations ``A (G, K, 3, 3)``, ``b (G, K, 3)`` for ray weights
-        ``w (N, K)``, before the prior's pull."""
-        n_groups, n = self.member.shape[0], len(w)
-        k = w.shape[1]
-        a = (self.member @ (w[..., None, None] * self.proj).reshape(n, -1)).reshape(
-            n_groups, k, 3, 3
-        )
-        b = (self.member @ (w[..., None] * self.proj_c).reshape(n, -1)).reshape(n_groups, k, 3)
-        return a, b
 
     def solve(
         self,
@@ -237,28 +219,133 @@ class RayBundle:
         ray); the others are returned as their prior, with their rays all counted. Returns the
         points ``(G, K, 3)`` and each one's number of inlier rays.
         """
-        group, w = self.group, self.weights
-        a, b = self.sums
-        pull_a, pull_b = np.diag(reg), np.asarray(reg) * prior
-        views = self.member @ (w > 0).astype(float)  # (G, K)
-        todo = views > 0 if only is None else only
-        points = prior.copy()
-        for step in range(rounds + 1):
-            # Each point's system is solved on its own, so solving a subset changes no bits.
-            g, k = np.nonzero(todo)
-            rhs = (b[g, k] + pull_b[g, k])[..., None]
-            points[g, k] = np.linalg.solve(a[g, k] + pull_a, rhs)[..., 0]
-            if step == rounds:
-                break
-            resid = np.where(w > 0, ray_distances(points[group], self.origins, self.dirs), 0.0)
-            slots = np.zeros((len(prior), self.most, resid.shape[1]))
-            slots[group, self.rank] = resid
-            worst = slots.max(axis=1)  # (G, K): each point's farthest ray (or 0)
-            drop = (resid >= worst[group]) & (resid > outlier_m) & todo[group]
-            if not drop.any():  # nothing to reject: further rounds would solve the same system
-                break
-            w = np.where(drop, 0.0, w)
-            a, b = self._sums(w)
-            todo = self.member @ drop.astype(float) > 0  # only the points that lost a ray
-        views = self.member @ (w > 0).astype(float)
-        return points, views.astype(np.int64)
+        points = np.empty_like(prior, dtype=float)
+        views = np.empty(prior.shape[:2], dtype=np.int64)
+        todo = np.zeros(0, dtype=np.bool_).reshape(0, 0) if only is None else only
+        _solve_bundle(
+            self.proj, self.proj_c, self.origins, self.dirs, self.weights, self.group,
+            np.ascontiguousarray(prior, dtype=float), np.asarray(reg, dtype=float), outlier_m,
+            rounds, only is not None, todo, points, views,
+        )  # fmt: skip
+        return points, views
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve_bundle(
+    proj: np.ndarray,
+    proj_c: np.ndarray,
+    origins: np.ndarray,
+    dirs: np.ndarray,
+    weights: np.ndarray,
+    group: np.ndarray,
+    prior: np.ndarray,
+    reg: np.ndarray,
+    outlier_m: float,
+    rounds: int,
+    has_only: bool,
+    only: np.ndarray,
+    points: np.ndarray,
+    views: np.ndarray,
+) -> None:
+    """:meth:`RayBundle.solve` into ``points`` and ``views``."""
+    n_det, n_kp = weights.shape
+    n_groups = prior.shape[0]
+    w = weights.copy()
+    a = np.zeros((n_groups, n_kp, 3, 3))
+    b = np.zeros((n_groups, n_kp, 3))
+    todo = np.zeros((n_groups, n_kp), dtype=np.bool_)
+    views[:] = 0
+    for n in range(n_det):
+        for k in range(n_kp):
+            if w[n, k] > 0.0:
+                views[group[n], k] += 1
+    for g in range(n_groups):
+        for k in range(n_kp):
+            todo[g, k] = only[g, k] if has_only else views[g, k] > 0
+            for i in range(3):
+                points[g, k, i] = prior[g, k, i]
+    resid = np.zeros((n_det, n_kp))
+    worst = np.zeros((n_groups, n_kp))
+    for step in range(rounds + 1):
+        # Each person's normal equations, of the points to solve.
+        for g in range(n_groups):
+            for k in range(n_kp):
+                if todo[g, k]:
+                    a[g, k] = 0.0
+                    b[g, k] = 0.0
+        for n in range(n_det):
+            g = group[n]
+            for k in range(n_kp):
+                wk = w[n, k]
+                if todo[g, k] and wk > 0.0:
+                    for i in range(3):
+                        b[g, k, i] += wk * proj_c[n, k, i]
+                        for j in range(3):
+                            a[g, k, i, j] += wk * proj[n, k, i, j]
+        for g in range(n_groups):
+            for k in range(n_kp):
+                if todo[g, k]:
+                    m = a[g, k].copy()
+                    rhs = b[g, k].copy()
+                    for i in range(3):
+                        m[i, i] += reg[i]
+                        rhs[i] += reg[i] * prior[g, k, i]
+                    x = solve3(m, rhs)
+                    for i in range(3):
+                        points[g, k, i] = x[i]
+        if step == rounds:
+            break
+        # Each point's farthest ray; drop it where it misses by more than outlier_m.
+        worst[:] = 0.0
+        for n in range(n_det):
+            g = group[n]
+            for k in range(n_kp):
+                r = 0.0
+                if w[n, k] > 0.0:
+                    wx = points[g, k, 0] - origins[n, k, 0]
+                    wy = points[g, k, 1] - origins[n, k, 1]
+                    wz = points[g, k, 2] - origins[n, k, 2]
+                    along = wx * dirs[n, k, 0] + wy * dirs[n, k, 1] + wz * dirs[n, k, 2]
+                    r = math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0))
+                resid[n, k] = r
+                worst[g, k] = max(worst[g, k], r)
+        dropped = np.zeros((n_groups, n_kp), dtype=np.bool_)
+        for n in range(n_det):
+            g = group[n]
+            for k in range(n_kp):
+                r = resid[n, k]
+                if todo[g, k] and r >= worst[g, k] and r > outlier_m:
+                    w[n, k] = 0.0
+                    views[g, k] -= 1
+                    dropped[g, k] = True
+        if not dropped.any():  # nothing to reject: further rounds would solve the same system
+            break
+        todo = dropped  # only the points that lost a ray
+
+
+@numba.njit(cache=True, nogil=True)
+def solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The solution of the 3×3 system ``m x = b`` by Gaussian elimination with partial
+    pivoting (``m`` and ``b`` are left as they were)."""
+    a = m.copy()
+    x = b.copy()
+    for col in range(3):
+        piv = col
+        for r in range(col + 1, 3):
+            if abs(a[r, col]) > abs(a[piv, col]):
+                piv = r
+        if piv != col:
+            for j in range(3):
+                a[col, j], a[piv, j] = a[piv, j], a[col, j]
+            x[col], x[piv] = x[piv], x[col]
+        for r in range(col + 1, 3):
+            f = a[r, col] / a[col, col]
+            for j in range(col, 3):
+                a[r, j] -= f * a[col, j]
+            x[r] -= f * x[col]
+    for r in range(2, -1, -1):
+        s = x[r]
+        for j in range(r + 1, 3):
+            s -= a[r, j] * x[j]
+        x[r] = s / a[r, r]
+    return x

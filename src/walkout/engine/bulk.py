@@ -89,7 +89,6 @@ _TAKEN, _OTHER, _FULL = range(3)
 _DONE, _HAND, _MORE = 0, 1, 2
 
 _N_KP = len(COCO_KEYPOINTS)
-_APP_MAX = APP_MAX
 _PREFIX = np.frombuffer(b'{"type":"weight","plate":"', dtype=np.uint8)
 _POSE_PREFIX = np.frombuffer(b'{"type":"pose","camera":"', dtype=np.uint8)
 _T_KEY = np.frombuffer(b'","t":', dtype=np.uint8)
@@ -186,6 +185,28 @@ def _plate(buf: np.ndarray, i: int, j: int, ids: _Ids) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def _id_and_time(
+    buf: np.ndarray, i: int, end: int, prefix: np.ndarray, ids: _Ids
+) -> tuple[int, float, int]:
+    """The id's index, the time and the index after it, when the line ``buf[i:end]`` starts
+    with ``prefix``, an id of ``ids`` (unescaped), ``","t":`` and a number; else an index
+    after it of -1."""
+    if not _matches(buf, i, end, prefix):
+        return -1, 0.0, -1
+    i += len(prefix)
+    j = i
+    while j < end and buf[j] != 34:  # '"'
+        if buf[j] == 92:  # '\\': an escaped id
+            return -1, 0.0, -1
+        j += 1
+    p = _plate(buf, i, j, ids)
+    if p < 0 or not _matches(buf, j, end, _T_KEY):
+        return -1, 0.0, -1
+    t, i = _number(buf, j + len(_T_KEY), end)
+    return p, t, i
+
+
+@numba.njit(cache=True, nogil=True)
 def _weight(
     buf: np.ndarray,
     i: int,
@@ -198,19 +219,8 @@ def _weight(
 ) -> bool:
     """Apply the line ``buf[i:end]`` if it is a weight message of a lent plate at rest that
     the engine would take in order and that leaves the plate at rest; else change nothing."""
-    if not _matches(buf, i, end, _PREFIX):
-        return False
-    i += len(_PREFIX)
-    j = i
-    while j < end and buf[j] != 34:  # '"'
-        if buf[j] == 92:  # '\\': an escaped id
-            return False
-        j += 1
-    p = _plate(buf, i, j, ids)
-    if p < 0 or state[1][p, _LENT] == 0 or not _matches(buf, j, end, _T_KEY):
-        return False
-    t, i = _number(buf, j + len(_T_KEY), end)
-    if i < 0 or not _matches(buf, i, end, _HZ_KEY):
+    p, t, i = _id_and_time(buf, i, end, _PREFIX, ids)
+    if i < 0 or state[1][p, _LENT] == 0 or not _matches(buf, i, end, _HZ_KEY):
         return False
     hz, i = _number(buf, i + len(_HZ_KEY), end)
     if i < 0 or not _matches(buf, i, end, _G_KEY):
@@ -327,18 +337,7 @@ def _pose(
     its people after those of the entry before, or after those ``used`` holds, and the
     stream's times move on), OTHER (anything else: nothing changed) or FULL (its people do
     not fit in what is left of ``frames``: nothing changed)."""
-    if not _matches(buf, i, end, _POSE_PREFIX):
-        return _OTHER
-    i += len(_POSE_PREFIX)
-    j = i
-    while j < end and buf[j] != 34:  # '"'
-        if buf[j] == 92:  # '\\': an escaped id
-            return _OTHER
-        j += 1
-    c = _plate(buf, i, j, cams)
-    if c < 0 or not _matches(buf, j, end, _T_KEY):
-        return _OTHER
-    t, i = _number(buf, j + len(_T_KEY), end)
+    c, t, i = _id_and_time(buf, i, end, _POSE_PREFIX, cams)
     if i < 0 or not _matches(buf, i, end, _PEOPLE_KEY):
         return _OTHER
     i += len(_PEOPLE_KEY)
@@ -372,7 +371,7 @@ def _pose(
             if _matches(buf, i, end, _APP_KEY):
                 i += len(_APP_KEY)
                 while True:
-                    if n == _APP_MAX or a == len(app):
+                    if n == APP_MAX or a == len(app):
                         return _FULL if a == len(app) else _OTHER
                     x, i = _number(buf, i, end)
                     if i < 0:

@@ -144,15 +144,6 @@ def projectors(dirs: FloatArray) -> FloatArray:
     return out
 
 
-def ray_distances(points: FloatArray, origins: FloatArray, dirs: FloatArray) -> FloatArray:
-    """Distances ``(...)`` from points to rays (unit ``dirs``), all broadcast to ``(..., 3)``."""
-    w = points - origins
-    along = row_dot(w, dirs)
-    d2 = row_dot(w, w) - along * along
-    out: FloatArray = np.sqrt(np.maximum(d2, 0.0))
-    return out
-
-
 def ray_gaps(
     o1: FloatArray, d1: FloatArray, o2: FloatArray, d2: FloatArray
 ) -> tuple[FloatArray, FloatArray, BoolArray]:

@@ -442,7 +442,8 @@ class Engine:
     def feed_block(self, block: bytes, final: bool = False) -> list[CartEvent]:
         """Feed a block of raw recording lines, each ended by a line feed: the events of
         :meth:`feed_line` on each line in turn, exactly, at a fraction of the cost (weight
-        messages of plates at rest are applied in compiled code, :mod:`walkout.engine.bulk`).
+        messages of plates at rest are applied, and pose frames parsed, in compiled code:
+        :mod:`walkout.engine.bulk`).
         The block's unfinished last line waits for the next block, or for :meth:`finish`
         (``final``: the block ends the stream)."""
         bulk = self._bulk

@@ -72,10 +72,9 @@ _N_APPLIED = 0
 #: The pose frames a scan parsed: integers (a row a frame), floats (a row a frame),
 #: keypoints of their people ``(P, 17, 3)`` and their descriptors' values end to end.
 _Frames = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-# Columns of the integers: the frame's camera, where its people and their descriptors'
-# values end (they start where the previous frame's end), and its descriptors' length (0:
-# none).
-_E_CAMERA, _E_PEOPLE_END, _E_APP_END, _E_DIMS = range(4)
+# Columns of the integers: the frame's camera, and where its people and their descriptors'
+# values end (they start where the previous frame's end; every person has as many values).
+_E_CAMERA, _E_PEOPLE_END, _E_APP_END = range(3)
 # Columns of the floats: the frame's time, and the engine's newest message time and newest
 # queued time before it.
 _T_T, _T_LATEST, _T_QUEUE = range(3)
@@ -349,8 +348,10 @@ def _pose(
         i += 1
     else:
         while True:
-            if person == len(kp) or not _matches(buf, i, end, _KP_KEY):
-                return _FULL if person == len(kp) else _OTHER
+            if person == len(kp):
+                return _FULL
+            if not _matches(buf, i, end, _KP_KEY):
+                return _OTHER
             i += len(_KP_KEY)
             for k in range(_N_KP):
                 if i >= end or buf[i] != 91:  # '['
@@ -371,8 +372,10 @@ def _pose(
             if _matches(buf, i, end, _APP_KEY):
                 i += len(_APP_KEY)
                 while True:
-                    if n == APP_MAX or a == len(app):
-                        return _FULL if a == len(app) else _OTHER
+                    if a == len(app):
+                        return _FULL
+                    if n == APP_MAX:
+                        return _OTHER
                     x, i = _number(buf, i, end)
                     if i < 0:
                         return _OTHER
@@ -406,7 +409,6 @@ def _pose(
     entries[e, _E_CAMERA] = c
     entries[e, _E_PEOPLE_END] = person
     entries[e, _E_APP_END] = a
-    entries[e, _E_DIMS] = max(dims, 0)
     times[e, _T_T] = t
     return _TAKEN
 
@@ -429,9 +431,9 @@ def _scan(
     """Go through the lines of ``buf`` from ``pos`` on, applying weight messages of plates at
     rest and parsing pose frames into ``frames`` (after the people and descriptor values
     ``used`` holds), until the block is done: (DONE, where its unfinished last line starts
-    (the block's end when ``final``), -, frames, -), a line needs the engine: (HAND, its start,
-    its end, frames), or
-    there is no room for more frames: (MORE, where the next line starts, -, frames, -)."""
+    (the block's end when ``final``), -, frames), a line needs the engine: (HAND, its start, its
+    end, frames), or there is no room for more frames: (MORE, where the next line starts, -,
+    frames)."""
     end = len(buf)
     times = frames[1]
     e = 0
@@ -442,10 +444,10 @@ def _scan(
         if nl == end and not final:
             return _DONE, pos, 0, e
         if nl > pos:
-            latest, queue_t = stream[_LATEST], stream[_QUEUE_T]
             if _weight(buf, pos, nl, ids, state, stream, params, samples):
                 counts[_N_APPLIED] += 1
-            else:
+            else:  # (nothing changed: the stream's times are still those before the line)
+                latest, queue_t = stream[_LATEST], stream[_QUEUE_T]
                 if e == len(times):
                     return _MORE, pos, 0, e
                 got = _pose(buf, pos, nl, cams, stream, frames, e, used)
@@ -561,7 +563,7 @@ class BlockScanner:
         used = self._used
         if used[0] > _PEOPLE // 2 or used[1] > _APP_VALUES // 2:
             # Frames handed over are views of these arrays: fresh ones, not overwritten.
-            self._frames = (*self._frames[:2], *self._frame_arrays()[2:])
+            self._frames = self._frame_arrays()
             used[:] = 0
         frames = self._frames
         code, start, stop, n = _scan(
@@ -585,7 +587,7 @@ class BlockScanner:
     @staticmethod
     def _frame_arrays() -> _Frames:
         return (
-            np.empty((_FRAMES, 4), dtype=np.int64),
+            np.empty((_FRAMES, 3), dtype=np.int64),
             np.empty((_FRAMES, 3)),
             np.empty((_PEOPLE, _N_KP, 3)),
             np.empty(_APP_VALUES),
@@ -597,10 +599,12 @@ class BlockScanner:
         cameras = self._cameras
         out: list[Taken] = []
         people, values = self._used.tolist()
-        for (cam, people_end, app_end, dims), (t, latest, queue_t) in zip(
+        for (cam, people_end, app_end), (t, latest, queue_t) in zip(
             entries[:n].tolist(), times[:n].tolist(), strict=True
         ):
-            descriptors = app[values:app_end].reshape(-1, dims) if dims else None
+            count = people_end - people
+            dims = (app_end - values) // count if count else 0
+            descriptors = app[values:app_end].reshape(count, dims) if dims else None
             frame = PoseArrays(t, cameras[cam], kp[people:people_end], descriptors)
             out.append(Taken(frame, latest, queue_t))
             people, values = people_end, app_end

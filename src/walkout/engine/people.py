@@ -59,6 +59,7 @@ from walkout.engine.triangulate import (
     FloatArray,
     IntArray,
     RayBundle,
+    across,
     projectors,
     ray_gaps,
     row_dot,
@@ -632,8 +633,7 @@ class PeopleTracker:
         if msg.t < self._window * w:
             st.late_messages += 1
             return
-        arrays = type(msg) is PoseArrays
-        if not (len(msg.kp) if arrays else msg.people):  # type: ignore[union-attr]
+        if not (len(msg.kp) if isinstance(msg, PoseArrays) else msg.people):
             st.empty_frames += 1
             return
         cam = self.cameras.index.get(msg.camera)
@@ -642,11 +642,11 @@ class PeopleTracker:
             return
         self._frame_t.append(msg.t)
         self._frame_cam.append(cam)
-        if arrays:
-            self._frame_kp.append(msg.kp)  # type: ignore[union-attr]
-            self._frame_app.append(self._descriptors(msg.app))  # type: ignore[union-attr]
+        if isinstance(msg, PoseArrays):
+            self._frame_kp.append(msg.kp)
+            self._frame_app.append(self._descriptors(msg.app))
         else:
-            people = msg.people  # type: ignore[union-attr]
+            people = msg.people
             values = chain.from_iterable(chain.from_iterable(map(_keypoints, people)))
             kp = np.fromiter(values, float, len(people) * _N_KP * 3).reshape(-1, _N_KP, 3)
             self._frame_kp.append(kp)
@@ -1020,19 +1020,17 @@ class PeopleTracker:
         one had), or None when none has one or the cue is off."""
         if self.config.app_weight <= 0 or all(p.app is None for p in people):
             return None
-        if self._app_dims is None:
-            self._app_dims = next(len(p.app) for p in people if p.app is not None)
-        dims = self._app_dims
         apps = [p.app for p in people]
         try:  # usually every detection has one of the same length: one conversion
-            out = np.array(apps, dtype=float)
+            return self._descriptors(np.array(apps, dtype=float).reshape(len(people), -1))
         except (TypeError, ValueError):  # None, or lengths that differ
-            out = np.empty(0)
-        if out.shape != (len(people), dims):
-            out = np.full((len(people), dims), np.nan)
-            for i, a in enumerate(apps):
-                if a is not None and len(a) == dims:
-                    out[i] = a
+            pass
+        if self._app_dims is None:
+            self._app_dims = next(len(a) for a in apps if a is not None)
+        out = np.full((len(people), self._app_dims), np.nan)
+        for i, a in enumerate(apps):
+            if a is not None and len(a) == self._app_dims:
+                out[i] = a
         return out
 
     def _descriptors(self, app: FloatArray | None) -> FloatArray | None:
@@ -1711,16 +1709,15 @@ def _match_costs(
 ) -> None:
     """:func:`_match_cost` into ``out (N, M)``."""
     n_kp = dirs.shape[1]
+    mid = np.empty(3)  # a detection's mean ray
     for n in range(len(dirs)):
         cx, cy, cz = centres[n, 0], centres[n, 1], centres[n, 2]
-        mx = my = mz = 0.0  # the detection's mean ray
+        mid[:] = 0.0
         for k in range(n_kp):
             if seen[n, k]:
-                mx += dirs[n, k, 0]
-                my += dirs[n, k, 1]
-                mz += dirs[n, k, 2]
-        norm = max(math.sqrt(mx * mx + my * my + mz * mz), 1e-9)
-        mx, my, mz = mx / norm, my / norm, mz / norm
+                mid += dirs[n, k]
+        norm = max(math.sqrt(mid[0] * mid[0] + mid[1] * mid[1] + mid[2] * mid[2]), 1e-9)
+        mid /= norm
         for m in range(len(pos)):
             sx, sy = vel3[m, 0] * dt[n], vel3[m, 1] * dt[n]
             ax, ay = pos[m, 0] + sx, pos[m, 1] + sy
@@ -1730,19 +1727,14 @@ def _match_costs(
             else:
                 cost = math.inf
             # Keypoints are compared where the mean ray passes near the body's centre.
-            wx, wy, wz = ax - cx, ay - cy, _BODY_Z - cz
-            along = wx * mx + wy * my + wz * mz
-            if math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0)) < _COMPARE_M:
+            if across(ax - cx, ay - cy, _BODY_Z - cz, mid) < _COMPARE_M:
                 count = 0
                 total = 0.0
                 for k in range(n_kp):
                     if not (seen[n, k] and valid[m, k]):
                         continue
-                    wx = prior[m, k, 0] - cx + sx
-                    wy = prior[m, k, 1] - cy + sy
-                    wz = prior[m, k, 2] - cz
-                    along = wx * dirs[n, k, 0] + wy * dirs[n, k, 1] + wz * dirs[n, k, 2]
-                    dist = math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0))
+                    w = prior[m, k]
+                    dist = across(w[0] - cx + sx, w[1] - cy + sy, w[2] - cz, dirs[n, k])
                     total += min(dist, 2 * match_m)
                     count += 1
                 if count >= 3:

@@ -169,9 +169,9 @@ class RayBundle:
     ``origins (N, K, 3)``, unit ``dirs (N, K, 3)`` and ``weights (N, K)`` (0 = no ray) are the
     keypoint rays; ``group (N,)`` says which of ``n_groups`` people each detection belongs to;
     ``proj`` are the rays' :func:`projectors` where the caller has them already.
-    The per-ray terms of the least-squares normal equations and their sums per person are
-    computed once, so that :meth:`solve` can be called with several priors (the tracker places
-    single-ray keypoints with a second prior) at the cost of the solve alone.
+    The per-ray terms of the least-squares normal equations are computed once, so that
+    :meth:`solve` can be called with several priors (the tracker places single-ray keypoints
+    with a second prior).
     """
 
     def __init__(
@@ -276,12 +276,10 @@ def _solve_bundle(
         for g in range(n_groups):
             for k in range(n_kp):
                 if todo[g, k]:
-                    m = a[g, k].copy()
-                    rhs = b[g, k].copy()
-                    for i in range(3):
-                        m[i, i] += reg[i]
-                        rhs[i] += reg[i] * prior[g, k, i]
-                    x = solve3(m, rhs)
+                    for i in range(3):  # the prior's pull (the sums are made anew each round)
+                        a[g, k, i, i] += reg[i]
+                        b[g, k, i] += reg[i] * prior[g, k, i]
+                    x = solve3(a[g, k], b[g, k])
                     for i in range(3):
                         points[g, k, i] = x[i]
         if step == rounds:
@@ -293,11 +291,12 @@ def _solve_bundle(
             for k in range(n_kp):
                 r = 0.0
                 if w[n, k] > 0.0:
-                    wx = points[g, k, 0] - origins[n, k, 0]
-                    wy = points[g, k, 1] - origins[n, k, 1]
-                    wz = points[g, k, 2] - origins[n, k, 2]
-                    along = wx * dirs[n, k, 0] + wy * dirs[n, k, 1] + wz * dirs[n, k, 2]
-                    r = math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0))
+                    r = across(
+                        points[g, k, 0] - origins[n, k, 0],
+                        points[g, k, 1] - origins[n, k, 1],
+                        points[g, k, 2] - origins[n, k, 2],
+                        dirs[n, k],
+                    )
                 resid[n, k] = r
                 worst[g, k] = max(worst[g, k], r)
         dropped = np.zeros((n_groups, n_kp), dtype=np.bool_)
@@ -312,6 +311,14 @@ def _solve_bundle(
         if not dropped.any():  # nothing to reject: further rounds would solve the same system
             break
         todo = dropped  # only the points that lost a ray
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def across(wx: float, wy: float, wz: float, d: np.ndarray) -> float:
+    """The distance from a point to a ray of unit direction ``d``, given the offset ``w`` of
+    the point from the ray's origin: the part of ``w`` across the ray."""
+    along = wx * d[0] + wy * d[1] + wz * d[2]
+    return math.sqrt(max(wx * wx + wy * wy + wz * wz - along * along, 0.0))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -100,20 +100,27 @@ def test_shuffled_within_the_window_in_blocks(lines: list[bytes]) -> None:  # no
 def test_most_weight_lines_of_a_store_at_rest_never_reach_python(
     lines: list[bytes],  # noqa: F811
 ) -> None:
-    """What the block path is for: weights of plates at rest are applied in compiled code."""
+    """What the block path is for: weights of plates at rest are applied in compiled code,
+    those with null samples too (their usable samples kept for traces)."""
     engine = Engine(STORE)
-    parsed = 0
+    parsed = parsed_gaps = 0
     feed_line = engine.feed_line
 
     def counting(line: bytes) -> list[CartEvent]:
-        nonlocal parsed
-        parsed += line.startswith(b'{"type":"weight"')
+        nonlocal parsed, parsed_gaps
+        weight = line.startswith(b'{"type":"weight"')
+        parsed += weight
+        parsed_gaps += weight and b"null" in line
         return feed_line(line)
 
     engine.feed_line = counting  # type: ignore[method-assign]
     engine.feed_block(b"\n".join(lines), final=True)
-    weights = sum(1 for line in lines if line.startswith(b'{"type":"weight"'))
-    assert parsed < weights / 4
+    weights = [line for line in lines if line.startswith(b'{"type":"weight"')]
+    gaps = sum(1 for line in weights if b"null" in line)
+    assert parsed < len(weights) / 4
+    assert gaps > 100
+    assert parsed_gaps < gaps / 4
+    assert engine.shelf.stats.null_samples >= gaps
 
 
 @pytest.mark.parametrize("size", [301, 1 << 22])
@@ -222,9 +229,43 @@ def test_any_stream_in_blocks_gives_what_it_gives_line_by_line(
     assert_same([gate, *feed], size, sep)
 
 
+@pytest.mark.parametrize("every", [1, 15])
+def test_null_samples_at_rest_in_blocks_keep_the_trace_line_by_line_keeps(every: int) -> None:
+    """Plates at rest with null samples in every message, or every 3 s (their usable samples
+    kept in compiled code: more than fit, and older than the trace), a message of nulls only
+    (a blind span), one out of the range of a load cell, then a lift and a put-back: the same
+    events, counts and traces (every sample kept) as line by line."""
+    rng = np.random.default_rng(every)
+    feed = [orjson.dumps({"type": "gate", "gate": "entry-1", "t": T0, "token": "T1"})]
+    for k in range(250):
+        t = T0 + 0.2 * k
+        for i, plate in enumerate(PLATES[:2]):
+            level = 1000.0 + 500 * i - (350.0 if 150 <= k < 190 and i == 0 else 0.0)
+            g: list[float | None] = np.round(level + rng.normal(0, 1.5, 12), 1).tolist()
+            if k % every == 0:
+                for j in rng.choice(12, size=rng.integers(1, 4), replace=False).tolist():
+                    g[j] = None
+            if k == 100:
+                g = [None] * 12
+            if k == 120:
+                g[5] = 5e7
+            msg = {"type": "weight", "plate": plate, "t": round(t, 3), "hz": 60, "g": g}
+            feed.append(orjson.dumps(msg))
+    bulk = assert_same(feed, 4096)
+    one = Engine(STORE)
+    by_line(feed, one)
+    assert bulk.shelf.stats.null_samples > 250 // every
+    assert bulk.shelf.stats.events >= 2
+    for plate in PLATES[:2]:
+        for t0 in (T0, T0 + 25.0, T0 + 38.0):
+            assert bulk.shelf.trace(plate, t0, T0 + 50.0, 0.01) == one.shelf.trace(
+                plate, t0, T0 + 50.0, 0.01
+            )
+
+
 def test_a_plate_message_behind_one_applied_at_once_is_refused_even_after_a_hand_back() -> None:
     """A plate at rest is lent; its message at 3.0 s is applied at once; one at 3.1 s with a
-    null sample hands the plate back; then one at 2.95 s comes, within the window. Line by
+    sample fewer hands the plate back; then one at 2.95 s comes, within the window. Line by
     line it would be processed before the other two: in blocks that order is lost."""
     plate, other = PLATES[0], PLATES[1]
     stream = []
@@ -232,11 +273,11 @@ def test_a_plate_message_behind_one_applied_at_once_is_refused_even_after_a_hand
         # plate's between them: the engine processes each before the next comes
         stream += [weight_line(plate, T0 + 0.25 * k, 1000.0)]
         stream += [weight_line(other, T0 + 0.25 * k + 0.22, 500.0)]
-    nulled = orjson.loads(weight_line(plate, T0 + 3.1, 1000.0))
-    nulled["g"][3] = None
+    shorter = orjson.loads(weight_line(plate, T0 + 3.1, 1000.0))
+    del shorter["g"][3]
     stream += [
         weight_line(plate, T0 + 3.0, 1000.0),
-        orjson.dumps(nulled),
+        orjson.dumps(shorter),
         weight_line(plate, T0 + 2.95, 1000.0),
     ]
     with pytest.raises(OutOfOrder):

@@ -7,7 +7,9 @@ Python that check, with parsing the line and passing it through the reorder buff
 a replay's time. :class:`BlockScanner` does it for a whole block of raw lines in one call of a
 function that numba compiles (:func:`_scan`): it parses each line that has exactly the form
 the recorder writes (``{"type":"weight","plate":...,"t":...,"hz":...,"g":[...]}``), and when
-the message's plate is at rest and stays so, applies it there and then. Pose frames, most of
+the message's plate is at rest and stays so, applies it there and then: a message with null
+samples too (a load cell missed some), as the detector's slow path would, keeping its usable
+samples for the plate's trace until the plate goes back. Pose frames, most of
 the rest and the largest lines, it parses there too when they have exactly the recorder's form
 (``{"type":"pose","camera":...,"t":...,"people":[{"kp":[[x,y,c],...],"app":[...]},...]}``),
 into arrays: the engine takes each, in order, as a :class:`PoseArrays` (the tracker fuses
@@ -20,9 +22,11 @@ The result is the same, bit for bit, as feeding the lines one by one
 
 - **Same arithmetic.** The compiled check is the Python fast path's, operation for
   operation (IEEE doubles, no fused or reordered operations; the sum of the samples as the
-  running Python's ``sum`` adds floats), and numbers are parsed only where a double is exact
-  to get (at most 15 digits and no exponent: the quotient of two exact doubles, correctly
-  rounded); any other number sends its line to the engine.
+  running Python's ``sum`` adds floats), and so is the slow path's for a message with null
+  samples (the usable samples' ``math.fsum``, exactly as CPython rounds it); numbers are
+  parsed only where a double is exact to get (at most 15 digits and no exponent: the
+  quotient of two exact doubles, correctly rounded); any other number sends its line to the
+  engine.
 - **Same checks.** A line is parsed here only when the engine's own parser would accept it
   with the same values (17 keypoints, confidences in [0, 1], 1 to 512 descriptor values), and
   a frame only when its people all have a descriptor of one length, or none has.
@@ -36,10 +40,11 @@ The result is the same, bit for bit, as feeding the lines one by one
   already applied (the engine would have processed the two in time order). That raises
   :class:`OutOfOrder`, and such a stream is fed line by line (``walkout replay`` does so).
   Recorders write each plate's messages in order.
-- **One owner per plate.** A plate's still-path state lives either in the detector (Python) or
+- **One owner per plate.** A plate's state at rest lives either in the detector (Python) or
   in this class's arrays (compiled), never both: a plate is *lent* here only when it is at
   rest, none of its messages waits in the engine's buffer and no change of it awaits a charge;
-  it is handed back, with its state, as soon as any of its messages goes to the engine.
+  it is handed back, with its state and the samples kept for its trace, as soon as any of its
+  messages goes to the engine (ADR 20).
 """
 
 from __future__ import annotations
@@ -54,20 +59,36 @@ import numpy as np
 # The bounds that parse_fast checks (and the models): a line beyond them goes to the engine.
 from walkout.domain.messages import _HZ_MAX, _SAMPLES_MAX, APP_MAX, COCO_KEYPOINTS
 from walkout.engine.people import PoseArrays
-from walkout.engine.shelf import STILL_MESSAGES, PlateDetector, ShelfParams, StillState
+from walkout.engine.shelf import (
+    MAX_ABS_G,
+    STILL_MESSAGES,
+    PlateDetector,
+    ShelfParams,
+    ShelfStats,
+    StillState,
+    range_factor,
+)
 
 #: Plate (or camera) ids as compiled code looks them up (:func:`_id_table`).
 _Ids = tuple[np.ndarray, np.ndarray, np.ndarray]
-#: The state of lent plates: floats, integers, ring of times, ring of means (a row a plate).
-_State = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-# Columns of the float state of a lent plate.
-_HZ, _LAST, _GAP, _INV_N, _BASE, _TRIG, _SD, _INV_D2 = range(8)
-# Columns of its integer state.
-_N_REF, _STILL_I, _LENT = range(3)
+#: The state of lent plates (a row a plate): floats, integers, the ring of still messages'
+#: times and means, and the usable samples (times, values) of messages with null samples.
+_State = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# Columns of the float state of a lent plate; the last two: the newest time of the samples
+# kept for traces (StillState.trace_end, then here), and the time of the newest message with
+# null samples applied here.
+_HZ, _LAST, _GAP, _INV_N, _BASE, _TRIG, _SD, _INV_D2, _KEPT_END, _NULLS_T = range(10)
+# Columns of its integer state; the last: how many samples it keeps for traces here.
+_N_REF, _STILL_I, _LENT, _N_KEPT = range(4)
+#: The samples of messages with null samples kept here for a plate's trace, at most (those
+#: older than the trace are let go; with more, its next such message goes to the engine).
+_KEPT_MAX = 64
+# The detectors' parameters.
+_ALPHA, _BETA, _TRIG_K, _TRIG_MIN, _TRACE_S = range(5)
 # The stream's scalars shared with the engine's reorder buffer.
 _LATEST, _QUEUE_T, _MAX_JUMP = range(3)
-# Counters: messages applied here.
-_N_APPLIED = 0
+# Counters: messages applied here, and the null and bad samples in them.
+_N_APPLIED, _N_NULL, _N_BAD = range(3)
 
 #: The pose frames a scan parsed: integers (a row a frame), floats (a row a frame),
 #: keypoints of their people ``(P, 17, 3)`` and their descriptors' values end to end.
@@ -89,6 +110,7 @@ _DONE, _HAND, _MORE = 0, 1, 2
 
 _N_KP = len(COCO_KEYPOINTS)
 _PREFIX = np.frombuffer(b'{"type":"weight","plate":"', dtype=np.uint8)
+_NULL = np.frombuffer(b"null", dtype=np.uint8)
 _POSE_PREFIX = np.frombuffer(b'{"type":"pose","camera":"', dtype=np.uint8)
 _T_KEY = np.frombuffer(b'","t":', dtype=np.uint8)
 _HZ_KEY = np.frombuffer(b',"hz":', dtype=np.uint8)
@@ -102,13 +124,24 @@ _POW10 = np.array([10.0**k for k in range(23)])
 _COMPENSATED_SUM = sys.version_info >= (3, 12)
 
 
+#: FNV-1a's start and multiplier: ids are hashed in unsigned 64-bit arithmetic that wraps.
+_FNV_START, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot(h: np.uint64, mask: int) -> int:
+    """The table slot of an id's FNV-1a hash ``h``: its high bits folded into the low ones
+    that the table's ``mask`` keeps."""
+    return int((h ^ (h >> np.uint64(29))) & np.uint64(0x7FFFFFFF)) & mask
+
+
 @numba.njit(cache=True, nogil=True)
-def _hash(buf: np.ndarray, i: int, j: int) -> int:
-    """The hash of the bytes ``buf[i:j]`` (a plate id) in the table of ids."""
-    h = 0
-    for k in range(i, j):
-        h = (h * 131 + buf[k]) % 2_147_483_647
-    return h
+def _hash_slot(key: np.ndarray, mask: int) -> int:
+    """The table slot of the id ``key`` (bytes), as :func:`_plate` finds it."""
+    h = _FNV_START
+    for b in key:
+        h = (h ^ np.uint64(b)) * _FNV_PRIME
+    return _slot(h, mask)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -163,24 +196,35 @@ def _number(buf: np.ndarray, i: int, end: int) -> tuple[float, int]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _plate(buf: np.ndarray, i: int, j: int, ids: _Ids) -> int:
-    """The index of the plate whose id is ``buf[i:j]``, or -1 (``ids``: see :func:`_id_table`)."""
+def _plate(buf: np.ndarray, i: int, end: int, ids: _Ids) -> tuple[int, int]:
+    """The index of the plate (or camera) whose id starts at ``buf[i]`` and ends before the
+    next ``"``, and the index of that quote; -1 for an unknown or escaped id (``ids``: see
+    :func:`_id_table`). The id is hashed as it is read."""
     keys, offsets, table = ids
+    h = _FNV_START
+    j = i
+    while j < end:
+        b = buf[j]
+        if b == 34:  # '"'
+            break
+        if b == 92:  # '\\': an escaped id
+            return -1, j
+        h = (h ^ np.uint64(b)) * _FNV_PRIME
+        j += 1
     mask = len(table) - 1
-    slot = _hash(buf, i, j) & mask
+    slot = _slot(h, mask)
+    n = j - i
     while table[slot] >= 0:
         p = table[slot]
-        a, b = offsets[p], offsets[p + 1]
-        if b - a == j - i:
-            same = True
-            for k in range(b - a):
-                if keys[a + k] != buf[i + k]:
-                    same = False
-                    break
-            if same:
-                return int(p)
+        a = offsets[p]
+        if offsets[p + 1] - a == n:
+            k = 0
+            while k < n and keys[a + k] == buf[i + k]:
+                k += 1
+            if k == n:
+                return int(p), j
         slot = (slot + 1) & mask
-    return -1
+    return -1, j
 
 
 @numba.njit(cache=True, nogil=True)
@@ -192,13 +236,7 @@ def _id_and_time(
     after it of -1."""
     if not _matches(buf, i, end, prefix):
         return -1, 0.0, -1
-    i += len(prefix)
-    j = i
-    while j < end and buf[j] != 34:  # '"'
-        if buf[j] == 92:  # '\\': an escaped id
-            return -1, 0.0, -1
-        j += 1
-    p = _plate(buf, i, j, ids)
+    p, j = _plate(buf, i + len(prefix), end, ids)
     if p < 0 or not _matches(buf, j, end, _T_KEY):
         return -1, 0.0, -1
     t, i = _number(buf, j + len(_T_KEY), end)
@@ -215,6 +253,8 @@ def _weight(
     stream: np.ndarray,
     params: np.ndarray,
     samples: np.ndarray,
+    factors: np.ndarray,
+    counts: np.ndarray,
 ) -> bool:
     """Apply the line ``buf[i:end]`` if it is a weight message of a lent plate at rest that
     the engine would take in order and that leaves the plate at rest; else change nothing."""
@@ -225,13 +265,17 @@ def _weight(
     if i < 0 or not _matches(buf, i, end, _G_KEY):
         return False
     i += len(_G_KEY)
-    n = 0
+    n = nulls = 0
     while True:
         if n == len(samples):  # more than _SAMPLES_MAX
             return False
-        x, i = _number(buf, i, end)
-        if i < 0:
-            return False  # a null among them, or a number parsed elsewhere
+        if _matches(buf, i, end, _NULL):
+            x, i = np.nan, i + len(_NULL)  # (no number parses as NaN)
+            nulls += 1
+        else:
+            x, i = _number(buf, i, end)
+            if i < 0:
+                return False  # a number parsed elsewhere
         samples[n] = x
         n += 1
         if i < end and buf[i] == 44:  # ','
@@ -242,7 +286,10 @@ def _weight(
         return False
     if not _in_order(t, stream) or not 0.0 < hz <= _HZ_MAX:
         return False
-    if not _at_rest(p, t, hz, samples, n, state, params):
+    if nulls:
+        if not _at_rest_with_nulls(p, t, hz, samples, n, state, params, factors, counts):
+            return False
+    elif not _at_rest(p, t, hz, samples, n, state, params):
         return False
     _taken(t, stream)
     return True
@@ -276,7 +323,7 @@ def _at_rest(
     """The detector's fast path (PlateDetector.feed), operation for operation, on the samples
     ``samples[:n]`` of lent plate ``p``: applied, or False (the plate would leave its rest;
     nothing changed)."""
-    fs, ints, ring_t, ring_g = state
+    fs, ints, ring_t, ring_g = state[0], state[1], state[2], state[3]
     if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
         return False
     gap = t - fs[p, _LAST]
@@ -311,13 +358,130 @@ def _at_rest(
     ring_t[p, k] = t
     ring_g[p, k] = mean
     ints[p, _STILL_I] = (k + 1) & (ring_t.shape[1] - 1)
-    fs[p, _BASE] = base + params[0] * d
+    fs[p, _BASE] = base + params[_ALPHA] * d
     sd = fs[p, _SD]
-    sd += params[1] * ((hi - lo) * fs[p, _INV_D2] - sd)
+    sd += params[_BETA] * ((hi - lo) * fs[p, _INV_D2] - sd)
     fs[p, _SD] = sd
-    trig = sd * params[2]
-    fs[p, _TRIG] = trig if trig > params[3] else params[3]
+    trig = sd * params[_TRIG_K]
+    fs[p, _TRIG] = trig if trig > params[_TRIG_MIN] else params[_TRIG_MIN]
     return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _at_rest_with_nulls(
+    p: int,
+    t: float,
+    hz: float,
+    samples: np.ndarray,
+    n: int,
+    state: _State,
+    params: np.ndarray,
+    factors: np.ndarray,
+    counts: np.ndarray,
+) -> bool:
+    """The detector's slow path (PlateDetector._slow), operation for operation, on a message
+    of lent plate ``p`` with null samples (NaN in ``samples[:n]``) that leaves the plate at
+    rest: applied (its usable samples kept for traces here, as the slow path keeps them, and
+    its null and bad samples counted), or False (it would not leave the plate at rest, or
+    its samples do not fit: nothing changed)."""
+    fs, ints, kept_t, kept_g = state[0], state[1], state[4], state[5]
+    if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
+        return False
+    # (False for a NaN end: see StillState.trace_end; else the trace's times stay in order.)
+    if not (0.0 < t - fs[p, _LAST] <= fs[p, _GAP]) or not t > fs[p, _KEPT_END]:
+        return False
+    # The kept samples that the slow path would have let go by now (older than its trace).
+    kept = ints[p, _N_KEPT]
+    old = 0
+    while old < kept and kept_t[p, old] < t - params[_TRACE_S]:
+        old += 1
+    usable = nulls = 0
+    lo, hi = np.inf, -np.inf
+    for k in range(n):
+        x = samples[k]
+        if x != x:
+            nulls += 1
+        elif -MAX_ABS_G < x < MAX_ABS_G:
+            usable += 1
+            lo, hi = min(lo, x), max(hi, x)
+    if usable == 0 or kept - old + usable > kept_t.shape[1]:
+        return False  # (the first: a blind span opens)
+    mean = _usable_sum(samples, n) / usable
+    base = fs[p, _BASE]
+    d = mean - base
+    if not abs(d) <= fs[p, _TRIG]:
+        return False
+    counts[_N_NULL] += nulls
+    counts[_N_BAD] += n - nulls - usable
+    kept -= old
+    kept_t[p, :kept] = kept_t[p, old : old + kept].copy()
+    kept_g[p, :kept] = kept_g[p, old : old + kept].copy()
+    dt = 1.0 / hz
+    for k in range(n):
+        x = samples[k]
+        if -MAX_ABS_G < x < MAX_ABS_G:  # (False for NaN)
+            kept_t[p, kept] = t + k * dt
+            kept_g[p, kept] = x
+            kept += 1
+    ints[p, _N_KEPT] = kept
+    fs[p, _KEPT_END] = kept_t[p, kept - 1]
+    fs[p, _NULLS_T] = t
+    fs[p, _LAST] = t
+    fs[p, _BASE] = base + params[_ALPHA] * d
+    if usable >= 2:
+        sd = fs[p, _SD]
+        sd = sd + params[_BETA] * ((hi - lo) / factors[usable] - sd)
+        fs[p, _SD] = sd
+        trig = params[_TRIG_K] * sd
+        fs[p, _TRIG] = params[_TRIG_MIN] if params[_TRIG_MIN] >= trig else trig
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _usable_sum(samples: np.ndarray, n: int) -> float:
+    """``math.fsum`` of the usable samples of ``samples[:n]`` (those within ``MAX_ABS_G``,
+    not NaN), as CPython computes it: Shewchuk's exact partial sums, rounded once, half to
+    even across partials."""
+    partials = np.empty(n + 1)
+    m = 0
+    for k in range(n):
+        v = float(samples[k])
+        if not -MAX_ABS_G < v < MAX_ABS_G:
+            continue
+        i = 0
+        for j in range(m):
+            y = float(partials[j])
+            if abs(v) < abs(y):
+                v, y = y, v
+            hi = v + y
+            lo = y - (hi - v)
+            if lo != 0.0:
+                partials[i] = lo
+                i += 1
+            v = hi
+        m = i
+        if v != 0.0:
+            partials[m] = v
+            m += 1
+    if m == 0:
+        return 0.0
+    m -= 1
+    hi = float(partials[m])
+    lo = 0.0
+    while m > 0:
+        v = hi
+        m -= 1
+        y = float(partials[m])
+        hi = v + y
+        lo = y - (hi - v)
+        if lo != 0.0:
+            break
+    if m > 0 and ((lo < 0.0 and partials[m - 1] < 0.0) or (lo > 0.0 and partials[m - 1] > 0.0)):
+        y = lo * 2.0
+        v = hi + y
+        if y == v - hi:
+            hi = v
+    return hi
 
 
 @numba.njit(cache=True, nogil=True)
@@ -425,6 +589,7 @@ def _scan(
     counts: np.ndarray,
     params: np.ndarray,
     samples: np.ndarray,
+    factors: np.ndarray,
     frames: _Frames,
     used: np.ndarray,
 ) -> tuple[int, int, int, int]:
@@ -444,7 +609,7 @@ def _scan(
         if nl == end and not final:
             return _DONE, pos, 0, e
         if nl > pos:
-            if _weight(buf, pos, nl, ids, state, stream, params, samples):
+            if _weight(buf, pos, nl, ids, state, stream, params, samples, factors, counts):
                 counts[_N_APPLIED] += 1
             else:  # (nothing changed: the stream's times are still those before the line)
                 latest, queue_t = stream[_LATEST], stream[_QUEUE_T]
@@ -467,9 +632,10 @@ class OutOfOrder(RuntimeError):
     fed line by line, the engine would have processed the two in time order."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Taken:
-    """A pose frame that the engine takes into its buffer in order, parsed by a scan."""
+    """A pose frame that the engine takes into its buffer in order, parsed by a scan (not
+    frozen, as :class:`PoseArrays`, to be cheap to make)."""
 
     frame: PoseArrays
     latest: float
@@ -507,7 +673,7 @@ def _id_table(ids: Iterable[str]) -> _Ids:
     size = 1 << max(4, (2 * len(encoded)).bit_length())
     table = np.full(size, -1, dtype=np.int64)
     for p, key in enumerate(encoded):
-        slot = _hash(np.frombuffer(key, dtype=np.uint8), 0, len(key)) & (size - 1)
+        slot = _hash_slot(np.frombuffer(key, dtype=np.uint8), size - 1)
         while table[slot] >= 0:
             slot = (slot + 1) & (size - 1)
         table[slot] = p
@@ -522,12 +688,16 @@ class BlockScanner:
         self,
         plates: dict[str, PlateDetector],
         params: ShelfParams,
+        stats: ShelfStats,
         cameras: Sequence[str],
         max_jump_s: float,
         queued: Mapping[str, int],
     ) -> None:
-        """``cameras``: the ids of the cameras whose frames are parsed here (others go to the
-        engine); ``queued``: how many messages of each plate wait in the engine's buffer now."""
+        """``stats``: the plates' counts (of the null and bad samples of messages applied
+        here); ``cameras``: the ids of the cameras whose frames are parsed here (others go to
+        the engine); ``queued``: how many messages of each plate wait in the engine's buffer
+        now."""
+        self._stats = stats
         self._cameras = list(cameras)
         self._camera_table = _id_table(self._cameras)
         self._ids = list(plates)
@@ -535,18 +705,26 @@ class BlockScanner:
         self._detectors = list(plates.values())
         n = len(self._ids)
         self._table = _id_table(self._ids)
-        self._fs = np.zeros((n, 8))
-        self._ints = np.zeros((n, 3), dtype=np.int64)
-        self._ring_t = np.zeros((n, STILL_MESSAGES))
-        self._ring_g = np.zeros((n, STILL_MESSAGES))
+        self._state: _State = (
+            np.zeros((n, 10)),
+            np.zeros((n, 4), dtype=np.int64),
+            np.zeros((n, STILL_MESSAGES)),
+            np.zeros((n, STILL_MESSAGES)),
+            np.zeros((n, _KEPT_MAX)),
+            np.zeros((n, _KEPT_MAX)),
+        )
         #: How many messages of each plate wait in the engine's buffer.
         self._queued = [queued.get(pid, 0) for pid in self._ids]
         self._stream = np.array([-np.inf, -np.inf, max_jump_s])
-        self._counts = np.zeros(1, dtype=np.int64)
+        self._counts = np.zeros(3, dtype=np.int64)
         self._params = np.array(
-            [params.baseline_alpha, params.noise_beta, params.trigger_k, params.trigger_min_g]
-        )
+            [params.baseline_alpha, params.noise_beta, params.trigger_k, params.trigger_min_g,
+             params.trace_s]
+        )  # fmt: skip
         self._samples = np.zeros(_SAMPLES_MAX)
+        #: ``range_factor(k)`` at ``k``, for up to as many samples as a lent plate's messages.
+        self._factors = np.ones(_SAMPLES_MAX + 1)
+        self._factors_upto = 1
         self._frames = self._frame_arrays()
         #: People and descriptor values of ``_frames`` in frames handed over.
         self._used = np.zeros(2, dtype=np.int64)
@@ -558,8 +736,8 @@ class BlockScanner:
         given the engine's newest message time and newest queued time."""
         stream = self._stream
         stream[_LATEST], stream[_QUEUE_T] = latest, queue_t
-        before = int(self._counts[_N_APPLIED])
-        state = (self._fs, self._ints, self._ring_t, self._ring_g)
+        counts = self._counts
+        counts[:] = 0
         used = self._used
         if used[0] > _PEOPLE // 2 or used[1] > _APP_VALUES // 2:
             # Frames handed over are views of these arrays: fresh ones, not overwritten.
@@ -567,10 +745,13 @@ class BlockScanner:
             used[:] = 0
         frames = self._frames
         code, start, stop, n = _scan(
-            buf, pos, final, self._table, self._camera_table, state, stream, self._counts,
-            self._params, self._samples, frames, used,
+            buf, pos, final, self._table, self._camera_table, self._state, stream, counts,
+            self._params, self._samples, self._factors, frames, used,
         )  # fmt: skip
-        applied = int(self._counts[_N_APPLIED]) - before
+        applied, nulls, bad = counts.tolist()
+        if nulls or bad:
+            self._stats.null_samples += nulls
+            self._stats.bad_samples += bad
         taken = self._taken(frames, n)
         if n:
             used[0], used[1] = frames[0][n - 1, _E_PEOPLE_END], frames[0][n - 1, _E_APP_END]
@@ -620,13 +801,14 @@ class BlockScanner:
         # The newest message applied here stays in the column after the plate is handed back
         # (and lending it again writes its detector's newest, which is later): a message
         # older than that and not late would have been processed before it.
-        if t < self._fs[p, _LAST]:
+        fs = self._state[0]
+        if t < fs[p, _LAST]:
             raise OutOfOrder(
                 f"a message of plate {plate} at t={t} came after one at "
-                f"t={self._fs[p, _LAST]} (applied at once): feed this stream line by line"
+                f"t={fs[p, _LAST]} (applied at once): feed this stream line by line"
             )
         self._queued[p] += 1
-        if self._ints[p, _LENT]:
+        if self._state[1][p, _LENT]:
             self._give_back(p)
 
     def processed(self, plate: str, busy: Callable[[str], bool]) -> None:
@@ -640,26 +822,35 @@ class BlockScanner:
         det = self._detectors[p]
         if self._queued[p] == 0 and det.at_rest and not busy(plate):
             s = det.still_state()
-            f, i = self._fs[p], self._ints[p]
+            fs, ints, ring_t, ring_g = self._state[:4]
+            f, i = fs[p], ints[p]
             f[_HZ], f[_LAST], f[_GAP], f[_INV_N] = s.hz, s.last_msg_t, s.gap_s, s.inv_n
             f[_BASE], f[_TRIG], f[_SD], f[_INV_D2] = s.base, s.trig, s.sd, s.inv_d2
-            i[_N_REF], i[_STILL_I], i[_LENT] = s.n_ref, s.still_i, 1
-            self._ring_t[p] = s.still_t
-            self._ring_g[p] = s.still_g
+            f[_KEPT_END] = s.trace_end
+            i[_N_REF], i[_STILL_I], i[_LENT], i[_N_KEPT] = s.n_ref, s.still_i, 1, 0
+            ring_t[p] = s.still_t
+            ring_g[p] = s.still_g
+            while self._factors_upto < min(s.n_ref, _SAMPLES_MAX):
+                self._factors_upto += 1
+                self._factors[self._factors_upto] = range_factor(self._factors_upto)
 
     def give_back_all(self) -> None:
         """Hand every lent plate back (at the end of the stream)."""
-        for p in np.flatnonzero(self._ints[:, _LENT]).tolist():
+        for p in np.flatnonzero(self._state[1][:, _LENT]).tolist():
             self._give_back(p)
 
     def _give_back(self, p: int) -> None:
-        self._ints[p, _LENT] = 0
-        f, i = self._fs[p].tolist(), self._ints[p].tolist()
-        self._detectors[p].set_still_state(
+        fs, ints, ring_t, ring_g, kept_t, kept_g = self._state
+        ints[p, _LENT] = 0
+        f, i = fs[p].tolist(), ints[p].tolist()
+        det = self._detectors[p]
+        det.set_still_state(
             StillState(
                 hz=f[_HZ], last_msg_t=f[_LAST], gap_s=f[_GAP], inv_n=f[_INV_N], base=f[_BASE],
                 trig=f[_TRIG], sd=f[_SD], inv_d2=f[_INV_D2], n_ref=i[_N_REF],
-                still_i=i[_STILL_I], still_t=self._ring_t[p].tolist(),
-                still_g=self._ring_g[p].tolist(),
+                still_i=i[_STILL_I], still_t=ring_t[p].tolist(), still_g=ring_g[p].tolist(),
+                trace_end=f[_KEPT_END],
             )
         )  # fmt: skip
+        if n := i[_N_KEPT]:
+            det.keep_samples(kept_t[p, :n].tolist(), kept_g[p, :n].tolist(), f[_NULLS_T])

@@ -453,6 +453,7 @@ class Engine:
             bulk = self._bulk = BlockScanner(
                 self.shelf.detectors,
                 self.shelf.params,
+                self.shelf.stats,
                 self.people.cameras.ids,
                 self._max_jump,
                 queued,

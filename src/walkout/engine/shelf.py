@@ -148,8 +148,10 @@ class PendingRise:
 
 @dataclass(slots=True)
 class StillState:
-    """What the fast path of a plate at rest reads and writes (:meth:`PlateDetector.feed`):
-    lent to compiled code while a recording's lines are fed in bulk (:mod:`walkout.engine.bulk`)."""
+    """What the paths of a plate at rest that leave it at rest read and write
+    (:meth:`PlateDetector.feed`; :meth:`PlateDetector._slow` for a message with null samples,
+    which also keeps its usable samples for traces): lent to compiled code while a
+    recording's lines are fed in bulk (:mod:`walkout.engine.bulk`)."""
 
     hz: float
     last_msg_t: float
@@ -163,6 +165,10 @@ class StillState:
     still_i: int
     still_t: list[float]
     still_g: list[float]
+    trace_end: float
+    """The newest time of the samples the slow path keeps for traces (-inf: none); NaN while
+    a blind span is open (the last message had no usable sample) or those times are out of
+    order: a message with null samples then takes the slow path itself."""
 
 
 class _State(IntEnum):
@@ -316,20 +322,34 @@ class PlateDetector:
         return self._state is _IDLE
 
     def still_state(self) -> StillState:
-        """The state of the fast path (see :class:`StillState`)."""
+        """The state of the paths at rest (see :class:`StillState`)."""
+        times = np.frombuffer(self._moving_t)
+        if self._blind_from is not None or (times[1:] < times[:-1]).any():
+            end = math.nan
+        else:
+            end = float(times[-1]) if len(times) else -math.inf
         return StillState(
             self._hz, self._last_msg_t, self._gap_s, self._inv_n, self._base, self._trig,
             self._sd, self._inv_d2, self._n_ref, self._still_i, self._still_t.tolist(),
-            self._still_g.tolist(),
+            self._still_g.tolist(), end,
         )  # fmt: skip
 
     def set_still_state(self, s: StillState) -> None:
-        """Take the fast path's state back from where it was lent (the plate is at rest)."""
+        """Take the state at rest back from where it was lent (the plate is at rest; the
+        samples kept meanwhile come with :meth:`keep_samples`)."""
         self._hz, self._last_msg_t, self._gap_s, self._inv_n = s.hz, s.last_msg_t, s.gap_s, s.inv_n
         self._base, self._trig, self._sd, self._inv_d2 = s.base, s.trig, s.sd, s.inv_d2
         self._n_ref, self._still_i = s.n_ref, s.still_i
         self._still_t = array("d", s.still_t)
         self._still_g = array("d", s.still_g)
+
+    def keep_samples(self, ts: Sequence[float], gs: Sequence[float], t: float) -> None:
+        """The usable samples (times ``ts``, after those kept, and values ``gs``) of messages
+        with null samples that the plate took at rest while its state was lent, the newest
+        at ``t``: kept for traces as the slow path would have kept them."""
+        self._moving_t.extend(ts)
+        self._moving_g.extend(gs)
+        self._trim_trace(t)
 
     def feed(self, t: float, hz: float, g: Sequence[float | None]) -> ShelfEvent | None:
         """Consume one message (first sample at ``t``); return an event if one completed."""
@@ -415,12 +435,9 @@ class PlateDetector:
             return None
         if self._blind_from is not None:  # the last sample seen was before a run of nulls
             prev_last, self._blind_from = self._blind_from, None
-        moving_t, moving_g = self._moving_t, self._moving_g
-        if moving_t and moving_t[0] < t - self._trace_s:
-            old = bisect.bisect_left(moving_t, t - self._trace_s)
-            del moving_t[:old], moving_g[:old]
-        moving_t.extend(ts)
-        moving_g.extend(gs)
+        self._trim_trace(t)
+        self._moving_t.extend(ts)
+        self._moving_g.extend(gs)
         state = self._state
         if state is _State.ACTIVE:
             return self._active(ts, gs, dt)
@@ -436,6 +453,13 @@ class PlateDetector:
             self._learn_noise(gs)
             return None
         return self._start(ts, gs, prev_last, dt)
+
+    def _trim_trace(self, t: float) -> None:
+        """Let go of the slow path's samples older than the trace kept at ``t``."""
+        moving_t = self._moving_t
+        if moving_t and moving_t[0] < t - self._trace_s:
+            old = bisect.bisect_left(moving_t, t - self._trace_s)
+            del moving_t[:old], self._moving_g[:old]
 
     def _warmup(self, gs: list[float], mean: float) -> None:
         """Learn the first level and noise; a change meanwhile restarts the learning."""

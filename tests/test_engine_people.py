@@ -856,17 +856,17 @@ def test_each_camera_learns_its_own_look_of_a_shopper() -> None:
     tracker = PeopleTracker(STORE, config)
     feed(tracker, render_poses(STORE, [walker], T0, T0 + 6, seed=2, app_sd=0.05), until=T0 + 6)
     [track] = [tr for tr in tracker._active if tr.confirmed]
-    assert track.cam_look is not None
-    assert track.cam_looks is not None
-    seen = np.flatnonzero(track.cam_looks >= config.app_camera_min)
+    book = tracker._cam_looks
+    assert track.slot > 0
+    seen = np.flatnonzero(book.count[track.slot] >= config.app_camera_min)
     assert len(seen) >= 2
     for c in seen.tolist():
-        assert track.cam_look[c] @ np.array(sides[c]) > 0.95
+        assert book.look[track.slot, c] @ np.array(sides[c]) > 0.95
     own = np.array([sides[c] for c in seen.tolist()])
     other = np.array([sides[(c + 1) % 4] for c in seen.tolist()])
     cams = seen.astype(np.intp)
-    assert (_look_cost([track], config, own, cams, len(STORE.cameras)) == 0).all()
-    assert (_look_cost([track], config, other, cams, len(STORE.cameras)) == config.app_cap_m).all()
+    assert (_look_cost([track], config, own, cams, book) == 0).all()
+    assert (_look_cost([track], config, other, cams, book) == config.app_cap_m).all()
     assert track.look is not None
     assert (own @ track.look < 1 - config.app_slack).any()
 

@@ -271,11 +271,12 @@ class HandEvidence:
     placed: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PoseArrays:
     """A pose frame as arrays: the values of a :class:`PoseFields` whose people all have a
     descriptor of one length, or none (a recording's frames parsed in compiled code,
-    :mod:`walkout.engine.bulk`)."""
+    :mod:`walkout.engine.bulk`). Not frozen, though nothing changes one: one is made per
+    frame, and a frozen dataclass takes five times as long to make."""
 
     t: float
     camera: str
@@ -474,14 +475,60 @@ class _Track:
     ranked_heights: list[float] = field(default_factory=list)
     height: float = float("nan")
     #: Appearance: running mean of unit descriptors (None: none yet) and windows learnt; the
-    #: same per camera, ``(cameras, D)`` and ``(cameras,)`` (None: none yet).
+    #: same per camera is the tracker's :class:`_CameraLooks` row ``slot`` (-1: none yet).
     look: FloatArray | None = None
     looks: int = 0
-    cam_look: FloatArray | None = None
-    cam_looks: IntArray | None = None
+    slot: int = -1
 
     def predict(self, t: float) -> FloatArray:
         return _predict(self.pos, self.vel, t - self.t)
+
+
+class _CameraLooks:
+    """The active tracks' looks as each camera sees them, in shared arrays: running means of
+    unit descriptors ``look (K, C, D)`` and how many windows taught each ``count (K, C)``, row
+    ``k`` a track's ``slot``. Row 0 stays empty: the row of every track without its own.
+
+    Each window reads them for all active tracks and updates a few; the rows of tracks that
+    left are taken back when the rows run out (only active tracks' camera looks are read)."""
+
+    def __init__(self, n_cams: int) -> None:
+        self.look = np.zeros((1, n_cams, 0))
+        self.count = np.zeros((1, n_cams), dtype=np.intp)
+        self._owner: list[_Track | None] = [None]
+        self._free: list[int] = []
+
+    def slots(self, tracks: Sequence[_Track]) -> IntArray:
+        """The rows of ``tracks`` (0 for those without their own)."""
+        return np.maximum(np.fromiter([tr.slot for tr in tracks], np.intp, len(tracks)), 0)
+
+    def claim(self, tracks: Sequence[_Track], active: Sequence[_Track], dims: int) -> IntArray:
+        """The rows of ``tracks`` (all of them ``active``), giving an empty one to each
+        without: first those of tracks no longer active, else new ones."""
+        if self.look.shape[2] != dims:
+            self.look = np.zeros((len(self._owner), self.count.shape[1], dims))
+        for tr in tracks:
+            if tr.slot > 0:
+                continue
+            if not self._free:
+                self._reclaim(active)
+            k = self._free.pop()
+            self.look[k], self.count[k] = 0.0, 0
+            self._owner[k], tr.slot = tr, k
+        return self.slots(tracks)
+
+    def _reclaim(self, active: Sequence[_Track]) -> None:
+        live = {id(tr) for tr in active}
+        for k, tr in enumerate(self._owner):
+            if tr is not None and id(tr) not in live:
+                tr.slot, self._owner[k] = -1, None
+                self._free.append(k)
+        if not self._free:  # every row in use: twice as many
+            n = len(self._owner)
+            self.look = np.concatenate([self.look, np.zeros_like(self.look)])
+            self.count = np.concatenate([self.count, np.zeros_like(self.count)])
+            self._owner += [None] * n
+            self._free = list(range(2 * n - 1, n - 1, -1))
 
 
 @dataclass(frozen=True)
@@ -618,6 +665,7 @@ class PeopleTracker:
         self._frame_app: list[FloatArray | None] = []
         self._window: int | None = None  # index of the open pose window
         self._app_dims: int | None = None  # the length of appearance descriptors
+        self._cam_looks = _CameraLooks(len(self.cameras))
 
     # -- input -----------------------------------------------------------------------------
 
@@ -932,7 +980,7 @@ class PeopleTracker:
             # upper body alone the fit leans on the nominal height.
             mismatch = _height_cost(tracks, cfg, height, floor_ok & seen[:, _ANKLES].any(-1))
             if app is not None:
-                mismatch = mismatch + _look_cost(tracks, cfg, app, cam, len(self.cameras))
+                mismatch = mismatch + _look_cost(tracks, cfg, app, cam, self._cam_looks)
             _assign(cost + mismatch, frame, bounds, cfg.match_m, owner)
         # A new person: unmatched detections beyond every confirmed track's match gate. In a
         # crowd, someone first seen beside a tracked shopper is someone else; with a wider
@@ -1074,12 +1122,10 @@ class PeopleTracker:
         that stand apart from every other track (``pos``), or whose look is not known yet."""
         cfg = self.config
         has = ~np.isnan(app[:, 0])
-        sums = np.zeros((len(keep), app.shape[1]))
-        np.add.at(sums, group[has], app[has])
-        sums, n = sums[keep], np.bincount(group[has], minlength=len(keep))[keep]
-        gaps = np.linalg.norm(xy[:, None, :] - pos[None], axis=-1)
-        gaps[np.arange(len(users)), users] = np.inf
-        alone = gaps.min(axis=1, initial=np.inf) >= cfg.app_alone_m
+        sums = np.zeros((len(moved), app.shape[1]))
+        n = np.zeros(len(moved), dtype=np.intp)
+        alone = np.zeros(len(moved), dtype=bool)
+        _window_looks(app, group, keep, xy, users, pos, cfg.app_alone_m, sums, n, alone)
         new = np.array([tr.looks < cfg.app_min_samples for tr in moved], dtype=bool)
         learn = np.flatnonzero((alone | new) & (n > 0)).tolist()
         if learn:
@@ -1104,19 +1150,10 @@ class PeopleTracker:
         self, moved: list[_Track], which: IntArray, cam: IntArray, app: FloatArray
     ) -> None:
         """Fold descriptors ``app (R, D)`` of camera ``cam (R,)`` into the per-camera looks of
-        the tracks ``moved[which]``, all at once on their stacked looks."""
-        cfg, n_cams = self.config, len(self.cameras)
-        ids, track = np.unique(which, return_inverse=True)
-        looks, counts = _stack_camera_looks([moved[i] for i in ids.tolist()], n_cams, app.shape[1])
-        pair, at = np.unique(track * n_cams + cam, return_inverse=True)
-        obs = np.zeros((len(pair), app.shape[1]))
-        np.add.at(obs, at, app)
-        obs /= np.bincount(at, minlength=len(pair))[:, None]
-        t, c = pair // n_cams, pair % n_cams
-        looks[t, c] = _fold_look(looks[t, c], counts[t, c], obs, cfg.app_learn)
-        counts[t, c] += 1
-        for j, i in enumerate(ids.tolist()):
-            moved[i].cam_look, moved[i].cam_looks = looks[j].copy(), counts[j].copy()
+        the tracks ``moved[which]``: each track's per camera with the mean of its rows."""
+        book = self._cam_looks
+        slots = book.claim(moved, self._active, app.shape[1])
+        _fold_camera_looks(book.look, book.count, slots[which], cam, app, self.config.app_learn)
 
     def _start_tracks(
         self,
@@ -1765,25 +1802,55 @@ def _alike(cfg: TrackerConfig, look: FloatArray | None, other: _Track | LostTrac
 
 
 def _look_cost(
-    tracks: Sequence[_Track], cfg: TrackerConfig, app: FloatArray, cam: IntArray, n_cams: int
+    tracks: Sequence[_Track],
+    cfg: TrackerConfig,
+    app: FloatArray,
+    cam: IntArray,
+    cam_looks: _CameraLooks,
 ) -> FloatArray:
     """Extra match costs ``(N, M)`` of N detections with unit descriptors ``app (N, D)`` (NaN:
-    none) of cameras ``cam (N,)`` (of ``n_cams``) to M tracks: ``app_weight`` metres per unit
-    that the cosine to the track's look (as the detection's camera sees it, once known) falls
-    short of ``1 - app_slack``, at most ``app_cap_m`` (0 where either look is unknown)."""
+    none) of cameras ``cam (N,)`` to M tracks: ``app_weight`` metres per unit that the cosine
+    to the track's look (as the detection's camera sees it, once known) falls short of
+    ``1 - app_slack``, at most ``app_cap_m`` (0 where either look is unknown)."""
     known = np.full((len(tracks), app.shape[1]), np.nan)
     for m, tr in enumerate(tracks):
         look = _known_look(tr, cfg)
         if look is not None:
             known[m] = look
-    cos = app @ known.T
-    if cfg.app_camera_min > 0 and any(tr.cam_look is not None for tr in tracks):
-        looks, counts = _stack_camera_looks(tracks, n_cams, app.shape[1])
-        own = np.einsum("nd,mnd->nm", app, looks[:, cam])  # each detection's own camera
-        cos = np.where(cfg.app_camera_min <= counts[:, cam].T, own, cos)
-    short = np.maximum((1 - cfg.app_slack) - cos, 0.0)
-    out: FloatArray = np.nan_to_num(np.minimum(cfg.app_weight * short, cfg.app_cap_m))
+    out = np.empty((len(app), len(tracks)))
+    _look_costs(
+        app, cam, known, cam_looks.slots(tracks), cam_looks.look, cam_looks.count,
+        cfg.app_camera_min, cfg.app_slack, cfg.app_weight, cfg.app_cap_m, out,
+    )  # fmt: skip
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _look_costs(
+    app: np.ndarray,
+    cam: np.ndarray,
+    known: np.ndarray,
+    slots: np.ndarray,
+    look: np.ndarray,
+    count: np.ndarray,
+    camera_min: int,
+    slack: float,
+    weight: float,
+    cap: float,
+    out: np.ndarray,
+) -> None:
+    """:func:`_look_cost` into ``out (N, M)``, given the tracks' looks ``known (M, D)`` (NaN:
+    not known) and their rows ``slots (M,)`` of the per-camera looks ``look`` and ``count``."""
+    for n in range(len(app)):
+        c = cam[n]
+        for m in range(len(known)):
+            s = slots[m]
+            ref = look[s, c] if 0 < camera_min <= count[s, c] else known[m]
+            cos = 0.0
+            for d in range(app.shape[1]):
+                cos += app[n, d] * ref[d]
+            short = max((1 - slack) - cos, 0.0)
+            out[n, m] = 0.0 if cos != cos else min(weight * short, cap)
 
 
 def _fold_look(look: FloatArray, n: IntArray, obs: FloatArray, learn: int) -> FloatArray:
@@ -1796,15 +1863,105 @@ def _fold_look(look: FloatArray, n: IntArray, obs: FloatArray, learn: int) -> Fl
     return out
 
 
-def _stack_camera_looks(
-    tracks: Sequence[_Track], n_cams: int, dims: int
-) -> tuple[FloatArray, IntArray]:
-    """The tracks' per-camera looks ``(M, C, D)`` and how many windows taught each
-    ``(M, C)``, stacked (zeros for a track that has none yet)."""
-    none = np.zeros((n_cams, dims)), np.zeros(n_cams, dtype=np.intp)
-    pairs = [(tr.cam_look, tr.cam_looks) if tr.cam_look is not None and tr.cam_looks is not None
-             else none for tr in tracks]  # fmt: skip
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+@numba.njit(cache=True, nogil=True)
+def _window_looks(
+    app: np.ndarray,
+    group: np.ndarray,
+    keep: np.ndarray,
+    xy: np.ndarray,
+    users: np.ndarray,
+    pos: np.ndarray,
+    alone_m: float,
+    sums: np.ndarray,
+    n: np.ndarray,
+    alone: np.ndarray,
+) -> None:
+    """For :meth:`PeopleTracker._learn_looks`, into ``sums (K, D)``, ``n (K,)`` and ``alone
+    (K,)`` (zeros) for the K people of ``keep``: the sum of their descriptors ``app`` (rows of
+    person ``group``, an index into ``keep``; NaN: none), in order, and how many; and whether
+    each, at ``xy (K, 2)``, stands ``alone_m`` or farther from every other track ``pos (M, 2)``
+    (its own: ``users (K,)``)."""
+    kept = np.cumsum(keep) - 1
+    for r in range(len(app)):
+        g = group[r]
+        if keep[g] and app[r, 0] == app[r, 0]:
+            sums[kept[g]] += app[r]
+            n[kept[g]] += 1
+    for k in range(len(xy)):
+        nearest = np.inf
+        for m in range(len(pos)):
+            if m != users[k]:
+                dx, dy = xy[k, 0] - pos[m, 0], xy[k, 1] - pos[m, 1]
+                gap = math.sqrt(dx * dx + dy * dy)
+                if gap < nearest or gap != gap:  # (NaN stays, as numpy's min keeps it)
+                    nearest = gap
+        alone[k] = nearest >= alone_m
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_camera_looks(
+    look: np.ndarray, count: np.ndarray, slot: np.ndarray, cam: np.ndarray, app: np.ndarray,
+    learn: int,
+) -> None:  # fmt: skip
+    """:func:`_fold_look` in place on ``look (K, C, D)`` and ``count (K, C)``: each row
+    ``(slot, cam)`` that descriptors ``app (R, D)`` name, with their mean, summed in order."""
+    n_cams, dims = count.shape[1], app.shape[1]
+    key = slot * n_cams + cam
+    order = np.argsort(key, kind="mergesort")  # stable: each pair's rows in order
+    obs, mean = np.empty(dims), np.empty(dims)
+    i = 0
+    while i < len(order):
+        k, j = key[order[i]], i
+        obs[:] = 0.0
+        while j < len(order) and key[order[j]] == k:
+            obs += app[order[j]]
+            j += 1
+        obs /= j - i
+        s, c = k // n_cams, k % n_cams
+        rate = max(1.0 / (count[s, c] + 1), 1.0 / learn)
+        mean[:] = (1 - rate) * look[s, c] + rate * obs
+        norm = math.sqrt(_pairwise_sum(mean * mean, 0, dims))
+        look[s, c] = mean / max(norm, 1e-9)
+        count[s, c] += 1
+        i = j
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairwise_sum(a: np.ndarray, lo: int, hi: int) -> float:
+    """``a[lo:hi].sum()`` added in numpy's order, so that the compiled code's sums are
+    numpy's to the bit: a run of up to 128 in eight running sums, a longer one as the sum of
+    its two halves (numpy recurses; here a stack of the runs still to add, and of marks
+    where two sums wait to be added)."""
+    todo = [(lo, hi)]  # (lo, -1): add the last two sums
+    sums = [0.0]
+    sums.pop()
+    while todo:
+        lo, hi = todo.pop()
+        n = hi - lo
+        if hi < 0:
+            right = sums.pop()
+            sums.append(sums.pop() + right)
+        elif n < 8:
+            res = 0.0
+            for i in range(lo, hi):
+                res += a[i]
+            sums.append(res)
+        elif n <= 128:
+            r = a[lo : lo + 8].copy()
+            i = lo + 8
+            while i < hi - n % 8:
+                r += a[i : i + 8]
+                i += 8
+            res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            while i < hi:
+                res += a[i]
+                i += 1
+            sums.append(res)
+        else:
+            half = n // 2
+            half -= half % 8
+            todo += [(lo, -1), (lo + half, hi), (lo, lo + half)]
+    return sums[0]
 
 
 def _height_cost(
@@ -1814,12 +1971,26 @@ def _height_cost(
     ``fitted``) to M tracks: ``height_weight`` times the gap to each track's known height, at
     most ``height_cap_m`` (0 where either height is unknown). Two neighbours whose keypoint rays
     fit both nearly as well usually differ in height, so this keeps each on their own track."""
-    known = np.array([tr.height for tr in tracks])
-    if cfg.height_weight <= 0 or np.isnan(known).all():
-        return np.zeros((len(height), len(tracks)))
-    gap = np.minimum(np.abs(height[:, None] - known[None]), cfg.height_cap_m)
-    out: FloatArray = cfg.height_weight * np.where(fitted[:, None], np.nan_to_num(gap), 0.0)
+    out = np.zeros((len(height), len(tracks)))
+    if cfg.height_weight > 0:
+        known = np.fromiter([tr.height for tr in tracks], float, len(tracks))
+        _height_costs(height, fitted, known, cfg.height_weight, cfg.height_cap_m, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _height_costs(
+    height: np.ndarray, fitted: np.ndarray, known: np.ndarray, weight: float, cap: float,
+    out: np.ndarray,
+) -> None:  # fmt: skip
+    """:func:`_height_cost` into ``out (N, M)`` (zeros), given the tracks' heights ``known``."""
+    for n in range(len(height)):
+        if not fitted[n]:
+            continue
+        for m in range(len(known)):
+            gap = abs(height[n] - known[m])
+            if gap == gap:  # (either unknown: NaN, no cost)
+                out[n, m] = weight * (gap if gap < cap else cap)
 
 
 def _stature(points: FloatArray, multi: NDArray[np.bool_]) -> FloatArray:

@@ -284,12 +284,12 @@ def _weight(
         break
     if i + 2 != end or buf[i] != 93 or buf[i + 1] != 125:  # ']}' and the line's end
         return False
-    if not _in_order(t, stream) or not 0.0 < hz <= _HZ_MAX:
+    if not _in_order(t, stream) or not 0.0 < hz <= _HZ_MAX or not _in_step(p, t, hz, n, state):
         return False
     if nulls:
         if not _at_rest_with_nulls(p, t, hz, samples, n, state, params, factors, counts):
             return False
-    elif not _at_rest(p, t, hz, samples, n, state, params):
+    elif not _at_rest(p, t, samples, n, state, params):
         return False
     _taken(t, stream)
     return True
@@ -311,24 +311,22 @@ def _taken(t: float, stream: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
+def _in_step(p: int, t: float, hz: float, n: int, state: _State) -> bool:
+    """Whether a message at ``t`` of ``n`` samples at ``hz`` goes on lent plate ``p``'s stream
+    as the detector's paths at rest take it: of the shape it knows, after its last message and
+    within a gap of it."""
+    fs, ints = state[0], state[1]
+    return bool(n == ints[p, _N_REF] and hz == fs[p, _HZ] and 0.0 < t - fs[p, _LAST] <= fs[p, _GAP])
+
+
+@numba.njit(cache=True, nogil=True)
 def _at_rest(
-    p: int,
-    t: float,
-    hz: float,
-    samples: np.ndarray,
-    n: int,
-    state: _State,
-    params: np.ndarray,
+    p: int, t: float, samples: np.ndarray, n: int, state: _State, params: np.ndarray
 ) -> bool:
     """The detector's fast path (PlateDetector.feed), operation for operation, on the samples
-    ``samples[:n]`` of lent plate ``p``: applied, or False (the plate would leave its rest;
-    nothing changed)."""
+    ``samples[:n]`` of lent plate ``p`` (a message :func:`_in_step`): applied, or False (the
+    plate would leave its rest; nothing changed)."""
     fs, ints, ring_t, ring_g = state[0], state[1], state[2], state[3]
-    if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
-        return False
-    gap = t - fs[p, _LAST]
-    if not (0.0 < gap <= fs[p, _GAP]):
-        return False
     total = samples[0]
     comp = 0.0
     lo = hi = samples[0]
@@ -380,15 +378,13 @@ def _at_rest_with_nulls(
     counts: np.ndarray,
 ) -> bool:
     """The detector's slow path (PlateDetector._slow), operation for operation, on a message
-    of lent plate ``p`` with null samples (NaN in ``samples[:n]``) that leaves the plate at
-    rest: applied (its usable samples kept for traces here, as the slow path keeps them, and
-    its null and bad samples counted), or False (it would not leave the plate at rest, or
-    its samples do not fit: nothing changed)."""
+    of lent plate ``p`` (one :func:`_in_step`) with null samples (NaN in ``samples[:n]``)
+    that leaves the plate at rest: applied (its usable samples kept for traces here, as the
+    slow path keeps them, and its null and bad samples counted), or False (it would not leave
+    the plate at rest, or its samples do not fit: nothing changed)."""
     fs, ints, kept_t, kept_g = state[0], state[1], state[4], state[5]
-    if n != ints[p, _N_REF] or hz != fs[p, _HZ]:
-        return False
     # (False for a NaN end: see StillState.trace_end; else the trace's times stay in order.)
-    if not (0.0 < t - fs[p, _LAST] <= fs[p, _GAP]) or not t > fs[p, _KEPT_END]:
+    if not t > fs[p, _KEPT_END]:
         return False
     # The kept samples that the slow path would have let go by now (older than its trace).
     kept = ints[p, _N_KEPT]

@@ -3,6 +3,7 @@ detections, gate binding and exits, track mode, and odd input."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,11 +26,14 @@ from walkout.domain.messages import (
 from walkout.engine.core import Engine, EngineConfig
 from walkout.engine.people import (
     HandEvidence,
+    LostTrack,
     PeopleTracker,
     TrackerConfig,
+    _as_tall,
     _distinct,
     _floor_points,
     _look_cost,
+    _recent_height,
 )
 from walkout.engine.triangulate import projectors
 
@@ -1113,3 +1117,29 @@ def test_a_relook_chance_outside_zero_to_one_is_refused(relook_p: float) -> None
     with pytest.raises(ValueError, match="relook_p"):
         TrackerConfig(relook_p=relook_p)
     assert TrackerConfig(relook_p=1.0).relook_p == 1.0
+
+
+def test_a_lost_track_measured_wrong_at_first_is_as_tall_as_its_last_samples() -> None:
+    """A track's height is the median of its last 64 head heights, which lags where the first
+    were measured wrong (in the crowd at the entry): a lost track also matches by the median of
+    its last ``height_recent`` samples, once there are enough of them, and so does its record
+    once lost."""
+    cfg = TrackerConfig()
+    tracker = PeopleTracker(STORE, cfg)
+    old = tracker._new_track(np.array([2.0, 3.0]), T0)
+    for h in [1.62] * 40 + [1.78] * 24:
+        tracker._measure(old, h)
+    assert old.height == pytest.approx(1.62)
+    assert _as_tall(cfg, 1.79, old)
+    assert not _as_tall(cfg, 1.50, old)
+    steady = tracker._new_track(np.array([2.0, 3.0]), T0)
+    for h in [1.62] * 64:
+        tracker._measure(steady, h)
+    assert not _as_tall(cfg, 1.79, steady)
+    lost = LostTrack("p1", "T1", T0, old.height, (), _recent_height(old, cfg))
+    assert _as_tall(cfg, 1.79, lost)
+    assert not _as_tall(cfg, 1.79, LostTrack("p1", "T1", T0, old.height))
+    few = tracker._new_track(np.array([2.0, 3.0]), T0)
+    for h in [1.62] * 6:
+        tracker._measure(few, h)
+    assert math.isnan(_recent_height(few, cfg))

@@ -172,13 +172,17 @@ class TrackerConfig:
     #: after ``height_min_samples``. A detection's fitted height (only where it shows a foot)
     #: that differs from a known track's adds ``height_weight`` metres of match cost per metre
     #: (counted up to ``height_cap_m``: a crouch is not another person), and a lost track is
-    #: resumed only by a track of its height within ``resume_height_m`` (either unknown: any).
-    #: ``height_weight`` 0 turns the cue off.
+    #: resumed only by a track of its height within ``resume_height_m`` (either unknown: any),
+    #: or of the median of its last ``height_recent`` samples: the median of 64 lags where the
+    #: first were measured wrong (dev busy 2001: a lost track's 64 gave 1.62 m, its last 20
+    #: 1.78 m, the shopper's true height 1.79 m, and the track that took over the shopper was
+    #: refused). ``height_weight`` 0 turns the cue off.
     height_weight: float = 1.0
     height_cap_m: float = 0.2
     height_samples: int = 64
     height_min_samples: int = 10
     resume_height_m: float = 0.08
+    height_recent: int = 16
     #: Appearance as an identity cue, where pose detections carry descriptors (``app``, an
     #: extension of the protocol): each track's look is the running mean of its detections'
     #: unit descriptors (each window weighs 1/n, at least ``1 / app_learn``), known after
@@ -334,14 +338,16 @@ class ExitEvent:
 class LostTrack:
     """A shopper's ``track`` (bound to ``token``) was lost in the store, away from the exits,
     last seen at ``t``: its person walks on unseen or under another track. ``height`` is the
-    track's standing height (NaN: unknown), ``look`` its appearance (a unit vector; empty:
-    unknown)."""
+    track's standing height (NaN: unknown), ``recent`` that of its last samples
+    (``TrackerConfig.height_recent``; NaN: too few), ``look`` its appearance (a unit vector;
+    empty: unknown)."""
 
     track: str
     token: str
     t: float
     height: float
     look: tuple[float, ...] = ()
+    recent: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -1315,7 +1321,7 @@ class PeopleTracker:
             and old.external is None
             and old.t <= start <= old.t + cfg.resume_s
             and np.linalg.norm(old.pos - xy) <= 1.0 + cfg.max_speed * (start - old.t)
-            and _tall_alike(cfg, old.height, tr.height)
+            and _as_tall(cfg, tr.height, old)
             and _alike(cfg, look, old)
         ]
         if look is None or cfg.app_weight <= 0:
@@ -1332,9 +1338,7 @@ class PeopleTracker:
         retired = {old.id: old for old in self._retired}
         for x in self._lost:
             if not (
-                x.look
-                and x.t <= start <= x.t + cfg.resume_look_s
-                and _tall_alike(cfg, x.height, tr.height)
+                x.look and x.t <= start <= x.t + cfg.resume_look_s and _as_tall(cfg, tr.height, x)
             ):
                 continue
             cos = float(look @ np.asarray(x.look))
@@ -1432,7 +1436,8 @@ class PeopleTracker:
                 elif tr.token is not None and tr.external is None:
                     look = _known_look(tr, cfg)
                     seen = () if look is None else tuple(look.tolist())
-                    lost = LostTrack(tr.id, tr.token, tr.t, tr.height, seen)
+                    recent = _recent_height(tr, cfg)
+                    lost = LostTrack(tr.id, tr.token, tr.t, tr.height, seen, recent)
                     self._losses_out.append(lost)
                     heir = self._heir(tr)
                     if heir is None:
@@ -1472,7 +1477,7 @@ class PeopleTracker:
             start = float(tr.history.t[tr.history.start])
             if not old.t - cfg.heir_before_s <= start <= old.t + cfg.resume_s:
                 continue
-            if not _tall_alike(cfg, tr.height, old.height) or not _alike(cfg, look, tr):
+            if not _as_tall(cfg, tr.height, old) or not _alike(cfg, look, tr):
                 continue
             k = old.history.nearest(start)
             then = old.pos if k is None else old.history.xy[k]
@@ -1536,7 +1541,7 @@ class PeopleTracker:
             if (
                 cos[best] >= cfg.relook_cos
                 and cos[best] - max(rivals, default=-1.0) >= cfg.relook_margin
-                and _tall_alike(cfg, pick.height, tr.height)
+                and _as_tall(cfg, tr.height, pick)
             ):
                 self._lost.remove(pick)
                 self._stats.relooked += 1
@@ -1784,6 +1789,25 @@ def _known_look(tr: _Track | LostTrack, cfg: TrackerConfig) -> FloatArray | None
     if isinstance(tr, LostTrack):
         return np.asarray(tr.look) if tr.look else None
     return tr.look if tr.looks >= cfg.app_min_samples else None
+
+
+def _recent_height(tr: _Track, cfg: TrackerConfig) -> float:
+    """The median of a track's last ``height_recent`` height samples (NaN: fewer than
+    ``height_min_samples``)."""
+    recent = sorted(tr.heights[-cfg.height_recent :])
+    n = len(recent)
+    if n < cfg.height_min_samples:
+        return math.nan
+    return recent[n // 2] if n % 2 else (recent[n // 2 - 1] + recent[n // 2]) / 2
+
+
+def _as_tall(cfg: TrackerConfig, height: float, old: _Track | LostTrack) -> bool:
+    """Whether a standing ``height`` may be the lost track ``old``'s person's: like its height
+    (:func:`_tall_alike`), or like that of its last samples, where known."""
+    if _tall_alike(cfg, height, old.height):
+        return True
+    recent = old.recent if isinstance(old, LostTrack) else _recent_height(old, cfg)
+    return not math.isnan(recent) and _tall_alike(cfg, height, recent)
 
 
 def _tall_alike(cfg: TrackerConfig, height: float, other: float) -> bool:

@@ -17,7 +17,7 @@ from walkout.engine.people import (
     TrackerConfig,
     _CameraLooks,
     _fold_camera_looks,
-    _fold_look,
+    _fold_looks,
     _look_cost,
     _pairwise_sum,
     _Track,
@@ -52,6 +52,22 @@ def test_usable_sum_rounds_half_to_even_across_partials() -> None:
     assert values[0] + values[1] + values[2] == 2.0**22
 
 
+def numpy_fold(look: np.ndarray, n: np.ndarray, obs: np.ndarray, learn: int) -> np.ndarray:
+    """The fold of a look in numpy, as the tracker once computed it."""
+    rate = np.maximum(1.0 / (n + 1), 1.0 / learn)[..., None]
+    mean = (1 - rate) * look + rate * obs
+    out: np.ndarray = mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-9)
+    return out
+
+
+def test_folding_looks_is_numpys_running_mean() -> None:
+    rng = np.random.default_rng(6)
+    look = rng.normal(size=(30, 8))
+    look /= np.linalg.norm(look, axis=-1, keepdims=True)
+    n, obs = rng.integers(0, 80, size=30), rng.normal(size=(30, 8))
+    assert (_fold_looks(look, n, obs, 50) == numpy_fold(look, n, obs, 50)).all()
+
+
 def test_folding_camera_looks_is_the_running_mean_of_each_tracks_camera() -> None:
     """The compiled update gives, to the bit, the numpy update it replaced: each (track,
     camera) pair's rows averaged in order, folded into that pair's look."""
@@ -68,7 +84,7 @@ def test_folding_camera_looks_is_the_running_mean_of_each_tracks_camera() -> Non
     np.add.at(obs, at, app)
     obs /= np.bincount(at)[:, None]
     s, c = pair // 4, pair % 4
-    want_look[s, c] = _fold_look(want_look[s, c], want_count[s, c], obs, 50)
+    want_look[s, c] = numpy_fold(want_look[s, c], want_count[s, c], obs, 50)
     want_count[s, c] += 1
     _fold_camera_looks(look, count, slot, cam, app, 50)
     assert (look == want_look).all()

@@ -129,6 +129,12 @@ _FNV_START, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _fnv(h: np.uint64, b: int) -> np.uint64:
+    """FNV-1a's hash ``h`` with one more byte ``b``."""
+    return (h ^ np.uint64(b)) * _FNV_PRIME
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _slot(h: np.uint64, mask: int) -> int:
     """The table slot of an id's FNV-1a hash ``h``: its high bits folded into the low ones
     that the table's ``mask`` keeps."""
@@ -140,7 +146,7 @@ def _hash_slot(key: np.ndarray, mask: int) -> int:
     """The table slot of the id ``key`` (bytes), as :func:`_plate` finds it."""
     h = _FNV_START
     for b in key:
-        h = (h ^ np.uint64(b)) * _FNV_PRIME
+        h = _fnv(h, b)
     return _slot(h, mask)
 
 
@@ -209,7 +215,7 @@ def _plate(buf: np.ndarray, i: int, end: int, ids: _Ids) -> tuple[int, int]:
             break
         if b == 92:  # '\\': an escaped id
             return -1, j
-        h = (h ^ np.uint64(b)) * _FNV_PRIME
+        h = _fnv(h, b)
         j += 1
     mask = len(table) - 1
     slot = _slot(h, mask)

@@ -1139,7 +1139,7 @@ class PeopleTracker:
             none = np.zeros(app.shape[1])
             old = np.array([none if tr.look is None else tr.look for tr in learners])
             count = np.array([tr.looks for tr in learners])
-            looks = _fold_look(old, count, sums[learn] / n[learn, None], cfg.app_learn)
+            looks = _fold_looks(old, count, sums[learn] / n[learn, None], cfg.app_learn)
             for tr, look in zip(learners, looks, strict=True):
                 tr.look = look
                 tr.looks += 1
@@ -1354,9 +1354,8 @@ class PeopleTracker:
         bisect.insort(ranked, stature)
         if len(tr.heights) > cfg.height_samples:
             del ranked[bisect.bisect_left(ranked, tr.heights.pop(0))]
-        n = len(ranked)
-        if n >= cfg.height_min_samples:  # the median, as np.median computes it
-            tr.height = ranked[n // 2] if n % 2 else (ranked[n // 2 - 1] + ranked[n // 2]) / 2
+        if len(ranked) >= cfg.height_min_samples:
+            tr.height = _median(ranked)
 
     def _commit(
         self,
@@ -1795,10 +1794,13 @@ def _recent_height(tr: _Track, cfg: TrackerConfig) -> float:
     """The median of a track's last ``height_recent`` height samples (NaN: fewer than
     ``height_min_samples``)."""
     recent = sorted(tr.heights[-cfg.height_recent :])
-    n = len(recent)
-    if n < cfg.height_min_samples:
-        return math.nan
-    return recent[n // 2] if n % 2 else (recent[n // 2 - 1] + recent[n // 2]) / 2
+    return _median(recent) if len(recent) >= cfg.height_min_samples else math.nan
+
+
+def _median(ranked: Sequence[float]) -> float:
+    """The median of values in ascending order, as ``np.median`` computes it."""
+    n = len(ranked)
+    return ranked[n // 2] if n % 2 else (ranked[n // 2 - 1] + ranked[n // 2]) / 2
 
 
 def _as_tall(cfg: TrackerConfig, height: float, old: _Track | LostTrack) -> bool:
@@ -1877,14 +1879,25 @@ def _look_costs(
             out[n, m] = 0.0 if cos != cos else min(weight * short, cap)
 
 
-def _fold_look(look: FloatArray, n: IntArray, obs: FloatArray, learn: int) -> FloatArray:
-    """Running means ``look (..., D)`` of ``n (...)`` unit descriptors each with one more
-    observation ``obs`` folded in (weighing ``1 / (n + 1)``, at least ``1 / learn``), as unit
-    vectors."""
-    rate = np.maximum(1.0 / (n + 1), 1.0 / learn)[..., None]
-    mean = (1 - rate) * look + rate * obs
-    out: FloatArray = mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-9)
+@numba.njit(cache=True, nogil=True)
+def _fold_looks(look: np.ndarray, n: np.ndarray, obs: np.ndarray, learn: int) -> np.ndarray:
+    """Running means ``look (L, D)`` of ``n (L,)`` unit descriptors each with one more
+    observation ``obs (L, D)`` folded in (:func:`_fold_into`), as new rows."""
+    out = np.empty_like(look)
+    for r in range(len(look)):
+        _fold_into(out[r], look[r], n[r], obs[r], learn)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_into(out: np.ndarray, look: np.ndarray, n: int, obs: np.ndarray, learn: int) -> None:
+    """Into ``out (D,)``: the running mean ``look`` of ``n`` unit descriptors with one more
+    observation ``obs`` folded in (weighing ``1 / (n + 1)``, at least ``1 / learn``), as a unit
+    vector; bit for bit the numpy arithmetic (the norm's sum of squares in numpy's order)."""
+    rate = max(1.0 / (n + 1), 1.0 / learn)
+    mean = (1 - rate) * look + rate * obs
+    norm = math.sqrt(_pairwise_sum(mean * mean, 0, len(mean)))
+    out[:] = mean / max(norm, 1e-9)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1927,12 +1940,12 @@ def _fold_camera_looks(
     look: np.ndarray, count: np.ndarray, slot: np.ndarray, cam: np.ndarray, app: np.ndarray,
     learn: int,
 ) -> None:  # fmt: skip
-    """:func:`_fold_look` in place on ``look (K, C, D)`` and ``count (K, C)``: each row
+    """:func:`_fold_into` in place on ``look (K, C, D)`` and ``count (K, C)``: each row
     ``(slot, cam)`` that descriptors ``app (R, D)`` name, with their mean, summed in order."""
     n_cams, dims = count.shape[1], app.shape[1]
     key = slot * n_cams + cam
     order = np.argsort(key, kind="mergesort")  # stable: each pair's rows in order
-    obs, mean = np.empty(dims), np.empty(dims)
+    obs = np.empty(dims)
     i = 0
     while i < len(order):
         k, j = key[order[i]], i
@@ -1942,10 +1955,7 @@ def _fold_camera_looks(
             j += 1
         obs /= j - i
         s, c = k // n_cams, k % n_cams
-        rate = max(1.0 / (count[s, c] + 1), 1.0 / learn)
-        mean[:] = (1 - rate) * look[s, c] + rate * obs
-        norm = math.sqrt(_pairwise_sum(mean * mean, 0, dims))
-        look[s, c] = mean / max(norm, 1e-9)
+        _fold_into(look[s, c], look[s, c], count[s, c], obs, learn)
         count[s, c] += 1
         i = j
 

@@ -1276,6 +1276,11 @@ def _corner() -> _Layout:
         _counter("K1", 6.3, 1.0, 2, ("ready_meals",)),
     )
     z = 3.2
+    # On the walls, over the whole floor and both gates; then above each of the five aisles
+    # looking along it from both ends (ADR 21): from the walls alone, a shopper crouching at a
+    # bottom shelf was in view of one camera half the time, and one camera cannot tell how far
+    # along its rays they are.
+    aisles = (1.75, 4.625, 7.475, 10.325, 13.225)
     mounts = (
         _Mount(0.5, 0.5, z, 36, 30),
         _Mount(14.5, 0.5, z, 144, 30),
@@ -1285,6 +1290,7 @@ def _corner() -> _Layout:
         _Mount(7.5, 10.6, z, -90, 40),
         _Mount(0.4, 5.5, z, 0, 40),
         _Mount(14.6, 5.5, z, 180, 40),
+        *(_Mount(x, y, z, yaw, 35) for x in aisles for y, yaw in ((2.6, 90), (8.6, -90))),
     )
     return _Layout(
         "corner",

@@ -16,7 +16,7 @@ from scipy import ndimage
 from walkout.domain.geometry import pixel_rays, points_in_polygon, polygon_bounds, project
 from walkout.domain.store import Fixture, Store
 from walkout.sim.storegen import TEMPLATES, Template, generate_store
-from walkout.sim.vision import CameraView, occluders
+from walkout.sim.vision import CameraView, VisionParams, occluders
 from walkout.storefile import store_json
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "stores"
@@ -58,11 +58,16 @@ def walkable_points(s: Store, height: float, step: float = 0.25, body: float = 0
         np.arange(x0 + body, x1 - body + 1e-9, step), np.arange(y0 + body, y1 - body + 1e-9, step)
     )
     pts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
-    free = points_in_polygon(pts, s.floor)
-    for f in s.fixtures:
-        free &= ~points_in_polygon(pts, f.footprint)
-    pts = pts[free]
+    pts = pts[free(s, pts)]
     return np.concatenate([pts, np.full((len(pts), 1), height)], axis=1)
+
+
+def free(s: Store, pts: np.ndarray) -> np.ndarray:
+    """Which floor points ``(N, 2)`` are on the floor and outside every fixture."""
+    inside = points_in_polygon(pts, s.floor)
+    for f in s.fixtures:
+        inside &= ~points_in_polygon(pts, f.footprint)
+    return inside
 
 
 def seen_by(s: Store, points: np.ndarray) -> np.ndarray:
@@ -239,7 +244,8 @@ def test_every_walkable_point_and_plate_seen_by_two_cameras(template: Template) 
 
 def seen_past_fixtures(s: Store, points: np.ndarray) -> np.ndarray:
     """How many cameras see each point ``(N, 3)`` with no fixture in between."""
-    views = [CameraView.build(cam, occluders(s), 8) for cam in s.cameras]
+    cell = VisionParams().occlusion_cell_px
+    views = [CameraView.build(cam, occluders(s), cell) for cam in s.cameras]
     counts = np.zeros(len(points), dtype=int)
     for view in views:
         uv, ahead = project(view.cam, points)
@@ -261,21 +267,15 @@ def test_a_shopper_crouching_at_a_bottom_shelf_is_seen_by_two_cameras(template: 
         (x0, y0, z0), (x1, y1, _) = plate.box
         if z0 > lowest + 0.05:
             continue
-        around = [(x0 - 0.3, (y0 + y1) / 2), (x1 + 0.3, (y0 + y1) / 2)]
-        around += [((x0 + x1) / 2, y0 - 0.3), ((x0 + x1) / 2, y1 + 0.3)]
-        free = [xy for xy in around if walkable(s, xy)]
-        assert free, f"{plate.id} has no aisle in front of it"
-        spots.append((plate.id, free[0]))
+        around = np.array([(x0 - 0.3, (y0 + y1) / 2), (x1 + 0.3, (y0 + y1) / 2),
+                           ((x0 + x1) / 2, y0 - 0.3), ((x0 + x1) / 2, y1 + 0.3)])  # fmt: skip
+        aisle = around[free(s, around)]
+        assert len(aisle), f"{plate.id} has no aisle in front of it"
+        spots.append((plate.id, aisle[0]))
     body = np.array([(*xy, z) for _, xy in spots for z in (0.6, 1.1)])
     counts = seen_past_fixtures(s, body).reshape(len(spots), 2).min(axis=1)
     blind = [pid for (pid, _), n in zip(spots, counts, strict=True) if n < 2]
     assert not blind, f"{len(blind)} of {len(spots)} bottom plates: {blind[:5]}"
-
-
-def walkable(s: Store, xy: tuple[float, float]) -> bool:
-    point = np.array([xy])
-    inside = points_in_polygon(point, s.floor)[0]
-    return bool(inside) and not any(points_in_polygon(point, f.footprint)[0] for f in s.fixtures)
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

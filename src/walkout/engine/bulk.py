@@ -403,7 +403,7 @@ def _at_rest_with_nulls(
         x = samples[k]
         if x != x:
             nulls += 1
-        elif -MAX_ABS_G < x < MAX_ABS_G:
+        elif _usable(x):
             usable += 1
             lo, hi = min(lo, x), max(hi, x)
     if usable == 0 or kept - old + usable > kept_t.shape[1]:
@@ -416,12 +416,13 @@ def _at_rest_with_nulls(
     counts[_N_NULL] += nulls
     counts[_N_BAD] += n - nulls - usable
     kept -= old
-    kept_t[p, :kept] = kept_t[p, old : old + kept].copy()
-    kept_g[p, :kept] = kept_g[p, old : old + kept].copy()
+    if old:
+        kept_t[p, :kept] = kept_t[p, old : old + kept].copy()
+        kept_g[p, :kept] = kept_g[p, old : old + kept].copy()
     dt = 1.0 / hz
     for k in range(n):
         x = samples[k]
-        if -MAX_ABS_G < x < MAX_ABS_G:  # (False for NaN)
+        if _usable(x):
             kept_t[p, kept] = t + k * dt
             kept_g[p, kept] = x
             kept += 1
@@ -439,6 +440,13 @@ def _at_rest_with_nulls(
     return True
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _usable(x: float) -> bool:
+    """Whether a sample counts, as the detector's slow path says: within ``MAX_ABS_G`` (not
+    NaN)."""
+    return -MAX_ABS_G < x < MAX_ABS_G
+
+
 @numba.njit(cache=True, nogil=True)
 def _usable_sum(samples: np.ndarray, n: int) -> float:
     """``math.fsum`` of the usable samples of ``samples[:n]`` (those within ``MAX_ABS_G``,
@@ -448,7 +456,7 @@ def _usable_sum(samples: np.ndarray, n: int) -> float:
     m = 0
     for k in range(n):
         v = float(samples[k])
-        if not -MAX_ABS_G < v < MAX_ABS_G:
+        if not _usable(v):
             continue
         i = 0
         for j in range(m):
